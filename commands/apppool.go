@@ -1,0 +1,383 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/poolctl/poolctl/commands/params"
+	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/store"
+)
+
+func apppoolObject() *object {
+	return &object{
+		name:    "apppool",
+		aliases: []string{"apppools"},
+		summary: "An application pool: workers with their own identity, limits and recycling",
+		schema:  func() []propHelp { return schemaHelp(store.PoolSchema, "") },
+		actions: map[string]action{
+			"list": {listApppool, "poolctl list apppool [NAME] [/property:value ...] [/text:ATTR | /text:* | /json | /config[:*] [/encrypt]]",
+				"List pools, filtered by any property; /config prints the pool as a TOML template"},
+			"add": {addApppool, "poolctl add apppool /name:NAME [/copyFrom:POOL] [/property:value ...] | /in[:FILE] [/name:NAME]",
+				"Create a pool, optionally copying another's settings or from a template on stdin or in FILE"},
+			"set": {setApppool, "poolctl set apppool NAME [/name:NEWNAME] [/property:value | /-property | /+coll.[k='v'] | /-coll.[k='v'] ...]",
+				"Change, reset or rename a pool; a rename moves its applications along"},
+			"delete": {deleteApppool, "poolctl delete apppool NAME [/reassignTo:POOL]",
+				"Delete a pool; refused while applications use it, unless they are moved to another pool"},
+			"start":   {startApppool, "poolctl start apppool NAME", "Start a pool and keep it started across host restarts"},
+			"stop":    {stopApppool, "poolctl stop apppool NAME", "Stop a pool and keep it stopped across host restarts"},
+			"recycle": {recycleApppool, "poolctl recycle apppool NAME", "Replace every worker of the pool, new ones first, without dropping a request"},
+		},
+	}
+}
+
+// poolObj is what the apppool view reads.
+type poolObj struct {
+	cfg  *store.Config
+	pool *store.AppPool
+	apps []string
+}
+
+func apppoolView() *view {
+	props := []prop{
+		{key: "name", aliases: []string{"apppool.name"}, header: "NAME", get: func(o any) any { return o.(*poolObj).pool.Name }},
+		{key: "state", header: "STATE", get: func(o any) any { return desiredState(o.(*poolObj).cfg, o.(*poolObj).pool) }},
+	}
+	headers := map[string]string{"startMode": "START MODE", "processModel.identityType": "IDENTITY", "processModel.maxProcesses": "WORKERS"}
+	for _, p := range schemaProps(store.PoolSchema, func(o any, f *store.Field) any {
+		v, _ := o.(*poolObj).cfg.Effective(o.(*poolObj).pool, f)
+		return v
+	}) {
+		p.header = headers[p.key]
+		props = append(props, p)
+	}
+	props = append(props,
+		prop{key: "applications", header: "APPLICATIONS", get: func(o any) any { return o.(*poolObj).apps }},
+	)
+	return newView("APPPOOL", props)
+}
+
+// desiredState is the state the store asks for: Started when autoStart.
+func desiredState(c *store.Config, p *store.AppPool) string {
+	if v, _ := c.Effective(p, store.PoolSchema.Field("autoStart")); v == true {
+		return "Started"
+	}
+	return "Stopped"
+}
+
+func poolRows(cfg *store.Config, v *view) []row {
+	apps := map[string][]string{}
+	for _, s := range cfg.Sites {
+		for _, a := range s.Applications {
+			k := strings.ToLower(a.ApplicationPool)
+			apps[k] = append(apps[k], store.AppName(s.Name, a.Path))
+		}
+	}
+	rows := make([]row, len(cfg.ApplicationPools))
+	for i := range cfg.ApplicationPools {
+		p := &cfg.ApplicationPools[i]
+		rows[i] = row{v: v, id: p.Name, obj: &poolObj{cfg: cfg, pool: p, apps: apps[strings.ToLower(p.Name)]}}
+	}
+	return rows
+}
+
+func listApppool(e *env, a params.Args) error {
+	id, hasID, err := identifier(a, "apppool.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("apppool.name")
+	rest, mode, err := takeOutput(rest)
+	if err != nil {
+		return err
+	}
+	rest, tmpl, err := takeTemplateOutput(rest)
+	if err != nil {
+		return err
+	}
+	cfg, err := e.load()
+	if err != nil {
+		return err
+	}
+	v := apppoolView()
+	filters, err := v.parseFilters(rest.Params)
+	if err != nil {
+		return err
+	}
+	var rows []row
+	for _, r := range poolRows(cfg, v) {
+		if (!hasID || strings.EqualFold(r.id, id)) && r.match(filters) {
+			rows = append(rows, r)
+		}
+	}
+	if hasID && len(rows) == 0 && cfg.Pool(id) == nil {
+		return store.NotFound("apppool", id)
+	}
+	sortRows(rows)
+	if tmpl.on {
+		return e.writeTemplate(cfg, rows, tmpl)
+	}
+	return render(e.stdout, v, rows, mode)
+}
+
+func addApppool(e *env, a params.Args) error {
+	rest, in := a.Take("in")
+	if len(in) > 0 {
+		return addFromTemplate(e, rest, in[0])
+	}
+	name, err := requireID(a, "apppool", "name")
+	if err != nil {
+		return err
+	}
+	rest, _ = rest.Take("name")
+	rest, from := rest.Take("copyFrom")
+	if err := store.ValidatePoolName(name); err != nil {
+		return err
+	}
+	_, err = e.update(func(c *store.Config) error {
+		if p := c.Pool(name); p != nil {
+			return store.Exists("apppool", name, p.Name)
+		}
+		pool := store.AppPool{Name: name}
+		if len(from) > 0 {
+			src := c.Pool(from[0].Value)
+			if src == nil {
+				return store.PropertyError("apppool", name, "copyFrom", fmt.Errorf("%w: pool %q does not exist", store.ErrNotFound, from[0].Value))
+			}
+			copied := store.AppPool{Name: name, PoolSettings: c.Clone().Pool(src.Name).PoolSettings}
+			pool = copied
+		}
+		if err := poolTarget(c, &pool).apply(rest.Params); err != nil {
+			return err
+		}
+		c.ApplicationPools = append(c.ApplicationPools, pool)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "APPPOOL object %q added\n", name)
+	return nil
+}
+
+// poolTarget is the editing target for one pool's own settings.
+func poolTarget(c *store.Config, p *store.AppPool) *target {
+	return &target{
+		object: "apppool", id: p.Name, schema: store.PoolSchema, root: &p.PoolSettings,
+		inherited: func(f *store.Field) any {
+			v, _ := c.Effective(&store.AppPool{}, f)
+			return v
+		},
+		removed: store.RemovedPoolProperties,
+	}
+}
+
+func setApppool(e *env, a params.Args) error {
+	id, err := requireID(a, "apppool", "apppool.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("apppool.name")
+	rest, rename := rest.Take("name")
+	if len(rest.Params) == 0 && len(rename) == 0 {
+		return usagef("set apppool %q: nothing to set; give /property:value (see 'poolctl set apppool /?')", id)
+	}
+	final := id
+	changed, err := e.update(func(c *store.Config) error {
+		p := c.Pool(id)
+		if p == nil {
+			return store.NotFound("apppool", id)
+		}
+		final = p.Name
+		if len(rename) > 0 {
+			if err := renamePool(c, p, rename[len(rename)-1].Value); err != nil {
+				return err
+			}
+			final = p.Name
+		}
+		return poolTarget(c, p).apply(rest.Params)
+	})
+	if err != nil {
+		return err
+	}
+	reportChange(e, "APPPOOL", final, changed)
+	return nil
+}
+
+// renamePool renames p and moves every application that used the old name.
+func renamePool(c *store.Config, p *store.AppPool, newName string) error {
+	if err := store.ValidatePoolName(newName); err != nil {
+		return err
+	}
+	if other := c.Pool(newName); other != nil && other != p {
+		return store.Exists("apppool", newName, other.Name)
+	}
+	for si := range c.Sites {
+		for ai := range c.Sites[si].Applications {
+			app := &c.Sites[si].Applications[ai]
+			if strings.EqualFold(app.ApplicationPool, p.Name) {
+				app.ApplicationPool = newName
+			}
+		}
+	}
+	p.Name = newName
+	return nil
+}
+
+func reportChange(e *env, kind, id string, changed bool) {
+	if changed {
+		fmt.Fprintf(e.stdout, "%s object %q changed\n", kind, id)
+	} else {
+		fmt.Fprintf(e.stdout, "%s object %q unchanged (it already has these values)\n", kind, id)
+	}
+}
+
+func deleteApppool(e *env, a params.Args) error {
+	id, err := requireID(a, "apppool", "apppool.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("apppool.name")
+	rest, reassign := rest.Take("reassignTo")
+	if err := noParams(rest, "delete", "apppool"); err != nil {
+		return err
+	}
+	name := id
+	_, err = e.update(func(c *store.Config) error {
+		p := c.Pool(id)
+		if p == nil {
+			return store.NotFound("apppool", id)
+		}
+		name = p.Name
+		if users := c.AppsUsing(p.Name); len(users) > 0 {
+			if len(reassign) == 0 {
+				return &store.ObjectError{Object: "apppool", ID: p.Name, Err: store.ErrInUse,
+					Msg:  fmt.Sprintf("in use by %d application(s): %s", len(users), strings.Join(users, ", ")),
+					Hint: "move them with /reassignTo:OTHERPOOL, or 'poolctl set app \"SITE/PATH\" /applicationPool:OTHERPOOL'"}
+			}
+			dest := c.Pool(reassign[0].Value)
+			if dest == nil || dest == p {
+				return store.PropertyError("apppool", p.Name, "reassignTo", fmt.Errorf("%w: %q is not another existing pool", store.ErrNotFound, reassign[0].Value))
+			}
+			for si := range c.Sites {
+				for ai := range c.Sites[si].Applications {
+					if app := &c.Sites[si].Applications[ai]; strings.EqualFold(app.ApplicationPool, p.Name) {
+						app.ApplicationPool = dest.Name
+					}
+				}
+			}
+		}
+		for i := range c.ApplicationPools {
+			if &c.ApplicationPools[i] == p {
+				c.ApplicationPools = append(c.ApplicationPools[:i], c.ApplicationPools[i+1:]...)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "APPPOOL object %q deleted\n", name)
+	return nil
+}
+
+func startApppool(e *env, a params.Args) error { return setPoolRunning(e, a, "start", true) }
+func stopApppool(e *env, a params.Args) error  { return setPoolRunning(e, a, "stop", false) }
+
+// setPoolRunning persists the desired state in autoStart, so a stop sticks
+// across host restarts (appcmd's did not), and a running host applies it.
+func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
+	id, err := requireID(a, "apppool", "apppool.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("apppool.name")
+	if err := noParams(rest, verb, "apppool"); err != nil {
+		return err
+	}
+	autoStart := store.PoolSchema.Field("autoStart")
+	name := id
+	_, err = e.update(func(c *store.Config) error {
+		p := c.Pool(id)
+		if p == nil {
+			return store.NotFound("apppool", id)
+		}
+		name = p.Name
+		if cur, _ := c.Effective(p, autoStart); cur == run {
+			return fmt.Errorf("%w: apppool %q is already %s", ErrAlreadyInState, p.Name, pastTense(verb))
+		}
+		autoStart.Clear(&p.PoolSettings)
+		if inherited, _ := c.Effective(p, autoStart); inherited != run {
+			autoStart.Set(&p.PoolSettings, run)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !hostRunning(e) {
+		fmt.Fprintf(e.stdout, "%q %s (saved; poolctl host is not running, so it takes effect when the host starts)\n", name, pastTense(verb))
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "%q successfully %s.\n", name, pastTense(verb))
+	return nil
+}
+
+func pastTense(verb string) string {
+	if verb == "stop" {
+		return "stopped"
+	}
+	return verb + "ed"
+}
+
+func recycleApppool(e *env, a params.Args) error {
+	id, err := requireID(a, "apppool", "apppool.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("apppool.name")
+	if err := noParams(rest, "recycle", "apppool"); err != nil {
+		return err
+	}
+	cfg, err := e.load()
+	if err != nil {
+		return err
+	}
+	p := cfg.Pool(id)
+	if p == nil {
+		return store.NotFound("apppool", id)
+	}
+	ctx, cancel := e.withTimeout()
+	defer cancel()
+	res, err := e.host.Recycle(ctx, p.Name)
+	if err != nil {
+		var re *hostapi.RemoteError
+		if errors.As(err, &re) {
+			return fmt.Errorf("recycle apppool %q: %w", p.Name, err)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%q successfully recycled (workers %s -> %s)\n", p.Name, pids(res.OldWorkers), pids(res.NewWorkers))
+	return nil
+}
+
+func pids(ps []int) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
+}
+
+// hostRunning reports whether a host answers on the control socket.
+func hostRunning(e *env) bool {
+	ctx, cancel := e.withTimeout()
+	defer cancel()
+	return e.host.Ping(ctx) == nil
+}

@@ -1,0 +1,235 @@
+package commands
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/poolctl/poolctl/commands/params"
+	"github.com/poolctl/poolctl/store"
+)
+
+// outputMode is how list prints what it found.
+type outputMode struct {
+	text    string // attribute for /text:ATTR, "*" for /text:*
+	hasText bool
+	json    bool
+}
+
+// takeOutput removes the output switches /text[:ATTR] and /json from args.
+func takeOutput(a params.Args) (params.Args, outputMode, error) {
+	rest, taken := a.Take("text", "json")
+	var m outputMode
+	for _, p := range taken {
+		switch strings.ToLower(p.Name) {
+		case "text":
+			if !p.HasValue || p.Value == "" {
+				return a, m, usagef("/text needs an attribute: /text:name, /text:state or /text:* for every property")
+			}
+			m.text, m.hasText = p.Value, true
+		case "json":
+			if p.HasValue && !strings.EqualFold(p.Value, "true") {
+				return a, m, usagef("/json takes no value")
+			}
+			m.json = true
+		}
+	}
+	if m.json && m.hasText {
+		return a, m, usagef("give either /json or /text, not both")
+	}
+	return rest, m, nil
+}
+
+// sortRows orders rows by identifier, case-insensitively, so output is
+// deterministic.
+func sortRows(rows []row) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		return strings.ToLower(rows[i].id) < strings.ToLower(rows[j].id)
+	})
+}
+
+// render prints rows in the chosen mode.
+func render(w io.Writer, v *view, rows []row, m outputMode) error {
+	switch {
+	case m.json:
+		return renderJSON(w, rows)
+	case m.hasText && m.text == "*":
+		return renderTree(w, rows)
+	case m.hasText:
+		p, ok := v.lookup(m.text)
+		if !ok {
+			return v.unknown(m.text)
+		}
+		var b bytes.Buffer
+		for _, r := range rows {
+			b.WriteString(r.text(p))
+			b.WriteByte('\n')
+		}
+		_, err := w.Write(b.Bytes())
+		return err
+	}
+	return renderTable(w, v, rows)
+}
+
+// renderTable prints the human table: one row per object, the view's
+// columns, no borders, no trailing spaces.
+func renderTable(w io.Writer, v *view, rows []row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var cols []*prop
+	var header []string
+	for i := range v.props {
+		if v.props[i].header != "" {
+			cols = append(cols, &v.props[i])
+			header = append(header, v.props[i].header)
+		}
+	}
+	cells := make([][]string, len(rows))
+	for i, r := range rows {
+		for _, p := range cols {
+			cells[i] = append(cells[i], r.text(p))
+		}
+	}
+	return writeTable(w, header, cells)
+}
+
+// writeTable is poolctl's one use of tablewriter.
+func writeTable(w io.Writer, header []string, cells [][]string) error {
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders:  tw.BorderNone,
+			Symbols:  tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{Separators: tw.SeparatorsNone, Lines: tw.LinesNone},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
+	)
+	t.Header(toAny(header)...)
+	if err := t.Bulk(cells); err != nil {
+		return fmt.Errorf("render table: %w", err)
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("render table: %w", err)
+	}
+	var out bytes.Buffer
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		out.WriteString(strings.TrimRight(line, " \n"))
+		out.WriteByte('\n')
+	}
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// renderTree prints every property of each object, appcmd's /text:*:
+//
+//	APPPOOL "DefaultAppPool"
+//	  name: DefaultAppPool
+//	  processModel.idleTimeout: 00:20:00
+func renderTree(w io.Writer, rows []row) error {
+	var b bytes.Buffer
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s %q\n", r.v.kind, r.id)
+		for i := range r.v.props {
+			p := &r.v.props[i]
+			fmt.Fprintf(&b, "  %s: %s\n", p.key, treeText(r, p))
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// treeText renders collections in the selector syntax that /+ accepts.
+func treeText(r row, p *prop) string {
+	if p.field == nil || !p.field.Kind.IsCollection() {
+		return r.text(p)
+	}
+	var parts []string
+	for _, e := range p.field.Elements(p.get(r.obj)) {
+		parts = append(parts, selector(e, collectionAttrs(p.field)))
+	}
+	return strings.Join(parts, " ")
+}
+
+func collectionAttrs(f *store.Field) []string {
+	switch f.Kind {
+	case store.KindSchedule:
+		return []string{"value"}
+	case store.KindEnvVars:
+		return []string{"name", "value"}
+	}
+	return []string{"protocol", "bindingInformation", "certificateFile", "keyFile"}
+}
+
+func selector(e map[string]string, order []string) string {
+	var parts []string
+	for _, k := range order {
+		if v, ok := e[k]; ok && (v != "" || k == "value" || k == "name") {
+			parts = append(parts, fmt.Sprintf("%s='%s'", k, strings.ReplaceAll(v, "'", "''")))
+		}
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// renderJSON prints an array with one object per row; dotted property names
+// become nested objects ("processModel": {"idleTimeout": "00:20:00"}).
+func renderJSON(w io.Writer, rows []row) error {
+	out := make([]map[string]any, 0, len(rows))
+	for _, r := range rows {
+		obj := map[string]any{}
+		for i := range r.v.props {
+			p := &r.v.props[i]
+			setNested(obj, p.key, jsonValue(p, p.get(r.obj)))
+		}
+		out = append(out, obj)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func jsonValue(p *prop, v any) any {
+	if p.field != nil && (p.field.Kind == store.KindEnvVars || p.field.Kind == store.KindBindings) {
+		elems := p.field.Elements(v)
+		if elems == nil {
+			return []map[string]string{}
+		}
+		return elems
+	}
+	return v
+}
+
+func setNested(m map[string]any, key string, v any) {
+	parts := strings.Split(key, ".")
+	for _, part := range parts[:len(parts)-1] {
+		sub, ok := m[part].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			m[part] = sub
+		}
+		m = sub
+	}
+	m[parts[len(parts)-1]] = v
+}

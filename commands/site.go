@@ -1,0 +1,299 @@
+package commands
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/poolctl/poolctl/commands/params"
+	"github.com/poolctl/poolctl/store"
+)
+
+func siteObject() *object {
+	return &object{
+		name:    "site",
+		aliases: []string{"sites"},
+		summary: "A web site: bindings (where it listens) and applications",
+		schema:  func() []propHelp { return schemaHelp(store.SiteSchema, "") },
+		actions: map[string]action{
+			"list": {listSite, "poolctl list site [NAME | URL] [/property:value ...] [/text:ATTR | /text:* | /json]",
+				"List sites; with a URL, the site that serves it"},
+			"add": {addSite, "poolctl add site /name:NAME [/id:N] [/bindings:http/*:80:[,...]] [/physicalPath:DIR [/applicationPool:POOL]]",
+				"Create a site; with /physicalPath also its root application"},
+			"set": {setSite, "poolctl set site NAME [/name:NEW] [/id:N] [/bindings:...] [/+bindings.[protocol='https',bindingInformation='*:443:',certificateFile='F',keyFile='K']] [/-bindings.[...]]",
+				"Change a site's name, id, bindings or autostart"},
+			"delete": {deleteSite, "poolctl delete site NAME", "Delete a site and its applications"},
+			"start":  {startSite, "poolctl start site NAME", "Serve the site, and keep serving it across host restarts"},
+			"stop":   {stopSite, "poolctl stop site NAME", "Stop serving the site, and keep it stopped across host restarts"},
+		},
+	}
+}
+
+func siteView() *view {
+	props := []prop{
+		{key: "name", aliases: []string{"site.name"}, header: "NAME", get: func(o any) any { return o.(*store.Site).Name }},
+		{key: "state", header: "STATE", get: func(o any) any { return siteState(o.(*store.Site)) }},
+	}
+	headers := map[string]string{"id": "ID", "bindings": "BINDINGS"}
+	for _, p := range schemaProps(store.SiteSchema, func(o any, f *store.Field) any {
+		if v, ok := f.Get(o); ok {
+			return v
+		}
+		return f.DefaultValue()
+	}) {
+		if p.key == "name" {
+			continue
+		}
+		if p.key == "id" {
+			p.aliases = []string{"site.id"}
+		}
+		p.header = headers[p.key]
+		props = append(props, p)
+	}
+	props = append(props, prop{key: "physicalPath", header: "PHYSICAL PATH", get: func(o any) any {
+		if a := o.(*store.Site).App("/"); a != nil {
+			return a.PhysicalPath
+		}
+		return ""
+	}})
+	return newView("SITE", props)
+}
+
+func siteState(s *store.Site) string {
+	if s.ServerAutoStart == nil || *s.ServerAutoStart {
+		return "Started"
+	}
+	return "Stopped"
+}
+
+func listSite(e *env, a params.Args) error {
+	id, hasID, err := identifier(a, "site.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("site.name")
+	rest, mode, err := takeOutput(rest)
+	if err != nil {
+		return err
+	}
+	cfg, err := e.load()
+	if err != nil {
+		return err
+	}
+	v := siteView()
+	filters, err := v.parseFilters(rest.Params)
+	if err != nil {
+		return err
+	}
+	byURL := hasID && strings.Contains(id, "://")
+	var rows []row
+	for i := range cfg.Sites {
+		s := &cfg.Sites[i]
+		r := row{v: v, id: s.Name, obj: s}
+		switch {
+		case byURL:
+			ok, err := siteServes(s, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+		case hasID && !strings.EqualFold(s.Name, id):
+			continue
+		}
+		if r.match(filters) {
+			rows = append(rows, r)
+		}
+	}
+	if hasID && !byURL && cfg.Site(id) == nil {
+		return store.NotFound("site", id)
+	}
+	sortRows(rows)
+	return render(e.stdout, v, rows, mode)
+}
+
+// siteServes reports whether one of the site's bindings accepts the URL:
+// same protocol and port, a matching address, and a matching or empty host.
+func siteServes(s *store.Site, raw string) (bool, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false, usagef("%q is not a URL: expected http://host[:port]/", raw)
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	host := u.Hostname()
+	for _, b := range s.Bindings {
+		ep, err := store.ParseBindingInformation(b.BindingInformation)
+		if err != nil || b.Protocol != u.Scheme || strconv.Itoa(int(ep.Port)) != port {
+			continue
+		}
+		ipOK := ep.IP == "*" || net.ParseIP(host) == nil || net.ParseIP(host).Equal(net.ParseIP(ep.IP))
+		if ipOK && (ep.Host == "" || strings.EqualFold(ep.Host, host)) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func siteTarget(s *store.Site) *target {
+	return &target{object: "site", id: s.Name, schema: store.SiteSchema, root: s,
+		inherited: func(f *store.Field) any { return f.DefaultValue() }}
+}
+
+func addSite(e *env, a params.Args) error {
+	name, err := requireID(a, "site", "name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("name")
+	rest, phys := rest.Take("physicalPath")
+	rest, pool := rest.Take("applicationPool")
+	if len(pool) > 0 && len(phys) == 0 {
+		return usagef("/applicationPool goes with /physicalPath, which creates the root application")
+	}
+	if err := store.ValidateSiteName(name); err != nil {
+		return err
+	}
+	_, err = e.update(func(c *store.Config) error {
+		if s := c.Site(name); s != nil {
+			return store.Exists("site", name, s.Name)
+		}
+		s := store.Site{Name: name, ID: c.NextSiteID(), Bindings: []store.Binding{}}
+		if err := siteTarget(&s).apply(rest.Params); err != nil {
+			return err
+		}
+		if len(phys) > 0 {
+			app := store.Application{Path: "/", ApplicationPool: store.DefaultPoolName, PhysicalPath: phys[0].Value}
+			if len(pool) > 0 {
+				app.ApplicationPool = pool[0].Value
+			}
+			if err := resolvePool(c, &app, store.AppName(name, "/")); err != nil {
+				return err
+			}
+			s.Applications = append(s.Applications, app)
+		}
+		c.Sites = append(c.Sites, s)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "SITE object %q added\n", name)
+	if len(phys) > 0 {
+		fmt.Fprintf(e.stdout, "APP object %q added\nVDIR object %q added\n", name+"/", name+"/")
+	}
+	return nil
+}
+
+// resolvePool checks the application's pool exists and takes its spelling.
+func resolvePool(c *store.Config, app *store.Application, id string) error {
+	p := c.Pool(app.ApplicationPool)
+	if p == nil {
+		return &store.ObjectError{Object: "app", ID: id, Property: "applicationPool", Err: store.ErrNotFound,
+			Msg:  fmt.Sprintf("pool %q does not exist", app.ApplicationPool),
+			Hint: "create it with 'poolctl add apppool /name:" + app.ApplicationPool + "' or give /applicationPool:EXISTING"}
+	}
+	app.ApplicationPool = p.Name
+	return nil
+}
+
+func setSite(e *env, a params.Args) error {
+	id, err := requireID(a, "site", "site.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("site.name")
+	if len(rest.Params) == 0 {
+		return usagef("set site %q: nothing to set; give /property:value (see 'poolctl set site /?')", id)
+	}
+	final := id
+	changed, err := e.update(func(c *store.Config) error {
+		s := c.Site(id)
+		if s == nil {
+			return store.NotFound("site", id)
+		}
+		if err := siteTarget(s).apply(rest.Params); err != nil {
+			return err
+		}
+		final = s.Name
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	reportChange(e, "SITE", final, changed)
+	return nil
+}
+
+func deleteSite(e *env, a params.Args) error {
+	id, err := requireID(a, "site", "site.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("site.name")
+	if err := noParams(rest, "delete", "site"); err != nil {
+		return err
+	}
+	name := id
+	_, err = e.update(func(c *store.Config) error {
+		for i := range c.Sites {
+			if strings.EqualFold(c.Sites[i].Name, id) {
+				name = c.Sites[i].Name
+				c.Sites = append(c.Sites[:i], c.Sites[i+1:]...)
+				return nil
+			}
+		}
+		return store.NotFound("site", id)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "SITE object %q deleted\n", name)
+	return nil
+}
+
+func startSite(e *env, a params.Args) error { return setSiteRunning(e, a, "start", true) }
+func stopSite(e *env, a params.Args) error  { return setSiteRunning(e, a, "stop", false) }
+
+// setSiteRunning persists the desired state in serverAutoStart.
+func setSiteRunning(e *env, a params.Args, verb string, run bool) error {
+	id, err := requireID(a, "site", "site.name")
+	if err != nil {
+		return err
+	}
+	rest, _ := a.Take("site.name")
+	if err := noParams(rest, verb, "site"); err != nil {
+		return err
+	}
+	name := id
+	_, err = e.update(func(c *store.Config) error {
+		s := c.Site(id)
+		if s == nil {
+			return store.NotFound("site", id)
+		}
+		name = s.Name
+		if (siteState(s) == "Started") == run {
+			return fmt.Errorf("%w: site %q is already %s", ErrAlreadyInState, s.Name, pastTense(verb))
+		}
+		if run {
+			s.ServerAutoStart = nil
+		} else {
+			s.ServerAutoStart = &run
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !hostRunning(e) {
+		fmt.Fprintf(e.stdout, "%q %s (saved; poolctl host is not running, so it takes effect when the host starts)\n", name, pastTense(verb))
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "%q successfully %s.\n", name, pastTense(verb))
+	return nil
+}

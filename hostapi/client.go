@@ -1,0 +1,151 @@
+package hostapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// Version is the control API version this build speaks; it travels in the
+// VersionHeader both ways.
+const Version = "1"
+
+// VersionHeader carries Version on requests and responses.
+const VersionHeader = "Poolctl-Api-Version"
+
+// Sentinel errors of the client.
+var (
+	// ErrHostDown means no host answers on the socket.
+	ErrHostDown = errors.New("poolctl host is not running")
+	// ErrForbidden means the host refused the caller (SO_PEERCRED check).
+	ErrForbidden = errors.New("permission denied by poolctl host")
+	// ErrRemote is a failure the host reported; the message says which.
+	ErrRemote = errors.New("poolctl host reported an error")
+)
+
+// ErrorBody is the JSON body of every non-2xx response: a machine code and
+// a message for people.
+type ErrorBody struct {
+	Code  string `json:"code"`
+	Error string `json:"error"`
+}
+
+// DefaultSocket is the control socket path when neither --socket nor
+// $POOLCTL_SOCKET says: /run/poolctl/host.sock for root,
+// $XDG_RUNTIME_DIR/poolctl/host.sock otherwise.
+func DefaultSocket() string {
+	if os.Geteuid() == 0 {
+		return "/run/poolctl/host.sock"
+	}
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "poolctl-"+strconv.Itoa(os.Geteuid()))
+	}
+	return filepath.Join(dir, "poolctl", "host.sock")
+}
+
+// Client calls the host over its unix socket.
+type Client struct {
+	Socket string
+	http   *http.Client
+}
+
+// NewClient returns a client for the socket at path.
+func NewClient(socket string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		DisableCompression: true,
+	}
+	return &Client{Socket: socket, http: &http.Client{Transport: tr}}
+}
+
+// HostDownError explains ErrHostDown with the socket and how to fix it.
+type HostDownError struct {
+	Socket string
+	Err    error
+}
+
+func (e *HostDownError) Error() string {
+	return fmt.Sprintf("poolctl host is not running (no answer on %s); start it with 'poolctl host', or give its socket with --socket", e.Socket)
+}
+
+// Unwrap lets errors.Is match ErrHostDown and the dial error.
+func (e *HostDownError) Unwrap() []error { return []error{ErrHostDown, e.Err} }
+
+// Do sends a request with an optional JSON body and decodes a JSON reply
+// into out (when non-nil).
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://poolctl"+path, rd)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set(VersionHeader, Version)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if isDown(err) {
+			return &HostDownError{Socket: c.Socket, Err: err}
+		}
+		return fmt.Errorf("call poolctl host: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("read host reply: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb ErrorBody
+		_ = json.Unmarshal(data, &eb)
+		if eb.Error == "" {
+			eb.Error = resp.Status
+		}
+		if resp.StatusCode == http.StatusForbidden {
+			return fmt.Errorf("%w: %s", ErrForbidden, eb.Error)
+		}
+		return &RemoteError{Status: resp.StatusCode, Body: eb}
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode host reply: %w", err)
+		}
+	}
+	return nil
+}
+
+// RemoteError is a failure the host reported with its code and message.
+type RemoteError struct {
+	Status int
+	Body   ErrorBody
+}
+
+func (e *RemoteError) Error() string { return e.Body.Error }
+
+// Unwrap matches ErrRemote.
+func (e *RemoteError) Unwrap() error { return ErrRemote }
+
+func isDown(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ENOTDIR) || errors.Is(err, os.ErrNotExist)
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+const fileHeader = "# poolctl configuration store. Edit with 'poolctl'; hand edits are validated on the next load.\n"
+
+// Marshal renders the configuration as TOML: only set values, in schema
+// order, with empty option sections dropped.
+func Marshal(c *Config) ([]byte, error) {
+	out := *c
+	out.Version = FormatVersion
+	pruneEmpty(reflect.ValueOf(&out.ApplicationPoolDefaults).Elem())
+	pools := make([]AppPool, len(c.ApplicationPools))
+	for i, p := range c.ApplicationPools {
+		pools[i] = p
+		pruneEmpty(reflect.ValueOf(&pools[i].PoolSettings).Elem())
+	}
+	out.ApplicationPools = pools
+	var buf bytes.Buffer
+	buf.WriteString(fileHeader)
+	enc := toml.NewEncoder(&buf)
+	enc.Indent = ""
+	if err := enc.Encode(&out); err != nil {
+		return nil, fmt.Errorf("encode store: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Unmarshal decodes a store file. Unknown keys are an error naming them, so
+// a typo in a hand edit is caught rather than ignored. It does not validate;
+// see Config.Validate.
+func Unmarshal(data []byte) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, fmt.Errorf("%w: line %d: %s", ErrInvalid, perr.Position.Line, perr.Message)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, 0, len(und))
+		for _, k := range und {
+			keys = append(keys, k.String())
+		}
+		return nil, fmt.Errorf("%w: unknown key %s", ErrInvalid, strings.Join(keys, ", "))
+	}
+	if c.Version == 0 && len(bytes.TrimSpace(data)) > 0 && !md.IsDefined("version") {
+		return nil, fmt.Errorf("%w: the file has no 'version' key: is it a poolctl store?", ErrInvalid)
+	}
+	return &c, nil
+}
+
+// Parse decodes and validates a store file.
+func Parse(data []byte) (*Config, error) {
+	c, err := Unmarshal(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

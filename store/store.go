@@ -1,0 +1,194 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Store is the configuration file at Path, with its lock, history and
+// backups beside it.
+type Store struct {
+	Path string
+}
+
+// Open returns the store at path. Nothing is read until Load or Update.
+func Open(path string) *Store { return &Store{Path: path} }
+
+// DefaultPath is where the store lives when neither --config nor
+// $POOLCTL_CONFIG says: /etc/poolctl for root, the XDG config directory
+// otherwise.
+func DefaultPath() string {
+	if os.Geteuid() == 0 {
+		return "/etc/poolctl/applicationHost.toml"
+	}
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "poolctl", "applicationHost.toml")
+}
+
+// Dir is the directory holding the store.
+func (s *Store) Dir() string { return filepath.Dir(s.Path) }
+
+// BackupDir holds named backups.
+func (s *Store) BackupDir() string { return filepath.Join(s.Dir(), "backup") }
+
+// WebRoot holds the welcome page of a new store's default site.
+func (s *Store) WebRoot() string { return filepath.Join(s.Dir(), "wwwroot") }
+
+// Load reads and validates the store without locking: the atomic replace
+// guarantees a whole file. A missing store is created first, with the
+// default pool and site.
+func (s *Store) Load(ctx context.Context) (*Config, error) {
+	data, err := s.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, s.invalidStore(err)
+	}
+	return c, nil
+}
+
+// Read returns the store's bytes, creating a missing store first.
+func (s *Store) Read(ctx context.Context) ([]byte, error) {
+	data, err := os.ReadFile(s.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := s.Update(ctx, func(*Config) error { return nil }); err != nil {
+			return nil, err
+		}
+		data, err = os.ReadFile(s.Path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read store: %w", err)
+	}
+	return data, nil
+}
+
+func (s *Store) invalidStore(err error) error {
+	return fmt.Errorf("store %s: %w (fix the file, or restore a snapshot: 'poolctl list backups', 'poolctl restore backup NAME')", s.Path, err)
+}
+
+// Update applies fn to the configuration under the store's exclusive lock,
+// validates the result and writes it atomically, keeping the previous file
+// as a history snapshot. Nothing is written when fn fails, when the result is
+// invalid, or when it is byte-identical to the current file; changed says
+// whether a write happened.
+func (s *Store) Update(ctx context.Context, fn func(*Config) error) (changed bool, err error) {
+	return s.update(ctx, func(old []byte) ([]byte, error) {
+		var c *Config
+		if old == nil {
+			c = s.newDefault()
+		} else {
+			var err error
+			if c, err = Parse(old); err != nil {
+				return nil, s.invalidStore(err)
+			}
+		}
+		if err := fn(c); err != nil {
+			return nil, err
+		}
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		return Marshal(c)
+	})
+}
+
+// Replace writes data, a whole store file, in place of the current one,
+// after validating it; restore uses it.
+func (s *Store) Replace(ctx context.Context, data []byte) error {
+	if _, err := Parse(data); err != nil {
+		return err
+	}
+	_, err := s.update(ctx, func([]byte) ([]byte, error) { return data, nil })
+	return err
+}
+
+func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, error)) (bool, error) {
+	if err := os.MkdirAll(s.Dir(), 0o755); err != nil {
+		return false, fmt.Errorf("create store directory: %w", err)
+	}
+	unlock, err := lockFile(ctx, s.Path+".lock")
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	old, err := os.ReadFile(s.Path)
+	mode := fs.FileMode(0o644)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		old = nil
+		if err := s.writeWelcome(); err != nil {
+			return false, err
+		}
+	case err != nil:
+		return false, fmt.Errorf("read store: %w", err)
+	default:
+		if fi, err := os.Stat(s.Path); err == nil {
+			mode = fi.Mode().Perm()
+		}
+	}
+	data, err := produce(old)
+	if err != nil {
+		return false, err
+	}
+	if old != nil && bytes.Equal(data, old) {
+		return false, nil
+	}
+	if old != nil {
+		if err := s.snapshot(old); err != nil {
+			return false, err
+		}
+	}
+	if err := writeAtomic(s.Path, data, mode); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (s *Store) newDefault() *Config {
+	return &Config{
+		Version:          FormatVersion,
+		ApplicationPools: []AppPool{{Name: DefaultPoolName}},
+		Sites: []Site{{
+			Name:     DefaultSiteName,
+			ID:       1,
+			Bindings: []Binding{{Protocol: "http", BindingInformation: "*:8080:"}},
+			Applications: []Application{{
+				Path: "/", ApplicationPool: DefaultPoolName, PhysicalPath: s.WebRoot(),
+			}},
+		}},
+	}
+}
+
+const welcomePage = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>poolctl</title></head>
+<body><h1>poolctl is serving this site</h1>
+<p>This is the welcome page of "Default Web Site", served by the pool DefaultAppPool.
+Point the site at your content with
+<code>poolctl set app "Default Web Site/" /physicalPath:/srv/www</code>.</p>
+</body></html>
+`
+
+func (s *Store) writeWelcome() error {
+	if err := os.MkdirAll(s.WebRoot(), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", s.WebRoot(), err)
+	}
+	index := filepath.Join(s.WebRoot(), "index.html")
+	if _, err := os.Stat(index); err == nil {
+		return nil
+	}
+	return writeAtomic(index, []byte(welcomePage), 0o644)
+}

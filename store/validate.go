@@ -1,0 +1,215 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+)
+
+// poolNameForbidden are the characters IIS's applicationPoolName validator
+// rejects.
+const poolNameForbidden = `|<>&"/[]+=;:,?*@\`
+
+// ValidatePoolName checks a pool name as IIS does, plus control characters.
+func ValidatePoolName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return invalidf("apppool", name, "name", "the name is empty")
+	case len(name) > 64:
+		return invalidf("apppool", name, "name", "the name is longer than 64 characters")
+	case strings.ContainsAny(name, poolNameForbidden) || hasControl(name):
+		return invalidf("apppool", name, "name", "the name contains a character that is not allowed: none of %s or control characters", poolNameForbidden)
+	}
+	return nil
+}
+
+// ValidateSiteName checks a site name: not empty, no '/', '?' or control
+// characters.
+func ValidateSiteName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return invalidf("site", name, "name", "the name is empty")
+	case strings.ContainsAny(name, "/?") || hasControl(name):
+		return invalidf("site", name, "name", "the name contains '/', '?' or a control character")
+	}
+	return nil
+}
+
+// ValidateURLPath checks an application or virtual directory path: it starts
+// with '/', has no trailing '/' (except the root), and no empty, '.' or '..'
+// segments.
+func ValidateURLPath(object, id, path string) error {
+	if !strings.HasPrefix(path, "/") {
+		return invalidf(object, id, "path", "%q does not start with '/'", path)
+	}
+	if path == "/" {
+		return nil
+	}
+	if strings.HasSuffix(path, "/") {
+		return invalidf(object, id, "path", "%q ends with '/'; write it without", path)
+	}
+	for _, seg := range strings.Split(path[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." || hasControl(seg) || strings.ContainsAny(seg, `?#\`) {
+			return invalidf(object, id, "path", "%q has an empty, '.' or '..' segment or a character not allowed in a path", path)
+		}
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks the whole configuration: names and keys unique, values in
+// range, references resolvable, bindings free of conflicts. It returns the
+// first problem found.
+func (c *Config) Validate() error {
+	if c.Version > FormatVersion {
+		return invalidf("config", "", "version", "store format %d is newer than this poolctl understands (%d); upgrade poolctl", c.Version, FormatVersion)
+	}
+	if err := validateSettings("config", "", HistorySchema, &c.ConfigHistory); err != nil {
+		return err
+	}
+	if err := validateSettings("config", "applicationPoolDefaults", PoolSchema, &c.ApplicationPoolDefaults); err != nil {
+		return err
+	}
+	pools := map[string]string{}
+	for i := range c.ApplicationPools {
+		p := &c.ApplicationPools[i]
+		if err := ValidatePoolName(p.Name); err != nil {
+			return err
+		}
+		if prev, ok := pools[strings.ToLower(p.Name)]; ok {
+			return Exists("apppool", p.Name, prev)
+		}
+		pools[strings.ToLower(p.Name)] = p.Name
+		if err := validateSettings("apppool", p.Name, PoolSchema, &p.PoolSettings); err != nil {
+			return err
+		}
+		if err := c.validatePoolRules(p); err != nil {
+			return err
+		}
+	}
+	return c.validateSites(pools)
+}
+
+func validateSettings(object, id string, s *Schema, root any) error {
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		v, ok := f.Get(root)
+		if !ok {
+			continue
+		}
+		if err := f.Validate(v); err != nil {
+			return PropertyError(object, id, f.Path, err)
+		}
+	}
+	return nil
+}
+
+// validatePoolRules checks rules that span properties, on effective values.
+func (c *Config) validatePoolRules(p *AppPool) error {
+	idType, _ := c.Effective(p, PoolSchema.Field("processModel.identityType"))
+	user, _ := c.Effective(p, PoolSchema.Field("processModel.userName"))
+	if idType == "SpecificUser" && user == "" {
+		e := invalidf("apppool", p.Name, "processModel.userName", "identityType is SpecificUser but no userName is set")
+		e.Hint = "set /processModel.userName:USER, or another /processModel.identityType"
+		return e
+	}
+	if pp, _ := c.Effective(p, PoolSchema.Field("processModel.pingPath")); pp != "" && !strings.HasPrefix(pp.(string), "/") {
+		return invalidf("apppool", p.Name, "processModel.pingPath", "%q does not start with '/'", pp)
+	}
+	return nil
+}
+
+func (c *Config) validateSites(pools map[string]string) error {
+	names := map[string]string{}
+	ids := map[uint64]string{}
+	type owner struct{ site, proto string }
+	endpoints := map[string]owner{}
+	ports := map[string]owner{}
+	for i := range c.Sites {
+		s := &c.Sites[i]
+		if err := ValidateSiteName(s.Name); err != nil {
+			return err
+		}
+		if prev, ok := names[strings.ToLower(s.Name)]; ok {
+			return Exists("site", s.Name, prev)
+		}
+		names[strings.ToLower(s.Name)] = s.Name
+		if s.ID == 0 {
+			return invalidf("site", s.Name, "id", "the id is 0: expected 1 to %d", uint64(maxUint32))
+		}
+		if prev, ok := ids[s.ID]; ok {
+			return invalidf("site", s.Name, "id", "id %d is already used by site %q", s.ID, prev)
+		}
+		ids[s.ID] = s.Name
+		if err := validateSettings("site", s.Name, SiteSchema, s); err != nil {
+			return err
+		}
+		for _, b := range s.Bindings {
+			ep, _ := ParseBindingInformation(b.BindingInformation)
+			if b.Protocol == "https" && (b.CertificateFile == "" || b.KeyFile == "") {
+				e := invalidf("site", s.Name, "bindings", "https/%s has no certificateFile or keyFile", b.BindingInformation)
+				e.Hint = fmt.Sprintf("add them: /-bindings.[protocol='https',bindingInformation='%s'] /+bindings.[protocol='https',bindingInformation='%s',certificateFile='/path/cert.pem',keyFile='/path/key.pem']", b.BindingInformation, b.BindingInformation)
+				return e
+			}
+			key := ep.String()
+			if o, ok := endpoints[key]; ok && !strings.EqualFold(o.site, s.Name) {
+				return invalidf("site", s.Name, "bindings", "%s/%s is already bound by site %q", b.Protocol, key, o.site)
+			}
+			endpoints[key] = owner{s.Name, b.Protocol}
+			port := fmt.Sprintf("%s:%d", ep.IP, ep.Port)
+			if o, ok := ports[port]; ok && o.proto != b.Protocol {
+				return invalidf("site", s.Name, "bindings", "port %s is used for %s by site %q and cannot also serve %s", port, o.proto, o.site, b.Protocol)
+			}
+			ports[port] = owner{s.Name, b.Protocol}
+		}
+		if err := validateApps(s, pools); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateApps(s *Site, pools map[string]string) error {
+	seen := map[string]bool{}
+	for i := range s.Applications {
+		a := &s.Applications[i]
+		id := AppName(s.Name, a.Path)
+		if err := ValidateURLPath("app", id, a.Path); err != nil {
+			return err
+		}
+		if seen[strings.ToLower(a.Path)] {
+			return Exists("app", id, id)
+		}
+		seen[strings.ToLower(a.Path)] = true
+		if _, ok := pools[strings.ToLower(a.ApplicationPool)]; !ok {
+			e := invalidf("app", id, "applicationPool", "pool %q does not exist", a.ApplicationPool)
+			e.Hint = "add it with 'poolctl add apppool /name:" + a.ApplicationPool + "' or pick an existing one"
+			return e
+		}
+		vseen := map[string]bool{}
+		for _, v := range a.VirtualDirectories {
+			vid := id + v.Path
+			if a.Path == "/" {
+				vid = s.Name + v.Path
+			}
+			if err := ValidateURLPath("vdir", vid, v.Path); err != nil {
+				return err
+			}
+			if v.Path == "/" {
+				return invalidf("vdir", vid, "path", "the root virtual directory is the application's physicalPath; set that instead")
+			}
+			if vseen[strings.ToLower(v.Path)] {
+				return Exists("vdir", vid, vid)
+			}
+			vseen[strings.ToLower(v.Path)] = true
+		}
+	}
+	return nil
+}
