@@ -13,11 +13,11 @@ import (
 // on and prints with /text and /json. Values are computed only when asked,
 // so 'list apppool /text:name' on 10,000 pools computes only names.
 type prop struct {
-	key     string       // canonical name: "name", "state", "processModel.idleTimeout"
-	aliases []string     // other accepted names: "apppool.name"
+	key     string        // canonical name: "name", "state", "processModel.idleTimeout"
+	aliases []string      // other accepted names: "apppool.name"
 	get     func(any) any // the typed value for one object
-	field   *store.Field // schema row, for parsing filter values; nil for plain strings
-	header  string       // table column header; "" keeps it out of the table
+	field   *store.Field  // schema row, for parsing filter values; nil for plain strings
+	header  string        // table column header; "" keeps it out of the table
 }
 
 // view describes the properties of one kind of object.
