@@ -25,13 +25,9 @@ func (s *Store) HistoryDir(c *Config) string {
 }
 
 // snapshot keeps old, the file about to be replaced, as the next history
-// snapshot, and drops the oldest beyond maxHistories. The settings come
-// from the old file itself.
-func (s *Store) snapshot(old []byte) error {
-	c, err := Unmarshal(old)
-	if err != nil {
-		c = &Config{} // an invalid file is still worth keeping, with default settings
-	}
+// snapshot, and drops the oldest beyond maxHistories. c is the
+// configuration being written: its configHistory settings apply.
+func (s *Store) snapshot(old []byte, c *Config) error {
 	if on, _ := c.historySetting("enabled").(bool); !on {
 		return nil
 	}

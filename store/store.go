@@ -86,37 +86,46 @@ func (s *Store) invalidStore(err error) error {
 // invalid, or when it is byte-identical to the current file; changed says
 // whether a write happened.
 func (s *Store) Update(ctx context.Context, fn func(*Config) error) (changed bool, err error) {
-	return s.update(ctx, func(old []byte) ([]byte, error) {
+	return s.update(ctx, func(old []byte) ([]byte, *Config, error) {
 		var c *Config
 		if old == nil {
 			c = s.newDefault()
 		} else {
 			var err error
-			if c, err = Parse(old); err != nil {
-				return nil, s.invalidStore(err)
+			if c, err = Unmarshal(old); err != nil {
+				return nil, nil, s.invalidStore(err)
 			}
 		}
 		if err := fn(c); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := c.Validate(); err != nil {
-			return nil, err
+			// Blame the file, not the change, when it was invalid before.
+			if _, perr := Parse(old); old != nil && perr != nil {
+				return nil, nil, s.invalidStore(perr)
+			}
+			return nil, nil, err
 		}
-		return Marshal(c)
+		data, err := Marshal(c)
+		return data, c, err
 	})
 }
 
 // Replace writes data, a whole store file, in place of the current one,
 // after validating it; restore uses it.
 func (s *Store) Replace(ctx context.Context, data []byte) error {
-	if _, err := Parse(data); err != nil {
+	c, err := Parse(data)
+	if err != nil {
 		return err
 	}
-	_, err := s.update(ctx, func([]byte) ([]byte, error) { return data, nil })
+	_, err = s.update(ctx, func([]byte) ([]byte, *Config, error) { return data, c, nil })
 	return err
 }
 
-func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, error)) (bool, error) {
+// update runs produce under the lock and writes what it returns unless it
+// equals the current file. produce also returns the new configuration,
+// whose configHistory settings govern the snapshot of the old file.
+func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, *Config, error)) (bool, error) {
 	if err := os.MkdirAll(s.Dir(), 0o755); err != nil {
 		return false, fmt.Errorf("create store directory: %w", err)
 	}
@@ -140,7 +149,7 @@ func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, er
 			mode = fi.Mode().Perm()
 		}
 	}
-	data, err := produce(old)
+	data, next, err := produce(old)
 	if err != nil {
 		return false, err
 	}
@@ -148,7 +157,7 @@ func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, er
 		return false, nil
 	}
 	if old != nil {
-		if err := s.snapshot(old); err != nil {
+		if err := s.snapshot(old, next); err != nil {
 			return false, err
 		}
 	}
