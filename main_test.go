@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ func TestScript(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("POOLCTL_UPDATE_SCRIPTS") == "1",
 		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits},
+		Condition:           condition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("POOLCTL_CONFIG", filepath.Join(env.WorkDir, "etc", "applicationHost.toml"))
 			// Unix socket paths are limited to 108 bytes; $WORK can be longer.
@@ -39,6 +41,15 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// condition adds the script condition [root]: the tests run as root, for
+// whom file permissions do not apply.
+func condition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Geteuid() == 0, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 // cmdExits is the script command "exits N prog args...": run prog and

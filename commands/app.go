@@ -117,7 +117,8 @@ func addApp(e *env, a params.Args) error {
 		return usagef("add app needs /site.name:SITE")
 	}
 	rest, _ := a.Take("site.name")
-	if _, ok := rest.Lookup("path"); !ok {
+	path, ok := rest.Lookup("path")
+	if !ok {
 		return usagef("add app needs /path:/PATH")
 	}
 	var id string
@@ -127,7 +128,7 @@ func addApp(e *env, a params.Args) error {
 			return store.NotFound("site", site.Value)
 		}
 		app := store.Application{ApplicationPool: store.DefaultPoolName}
-		if err := appTarget(site.Value, &app).apply(rest.Params); err != nil {
+		if err := appTarget(store.AppName(s.Name, path.Value), &app).apply(rest.Params); err != nil {
 			return err
 		}
 		id = store.AppName(s.Name, app.Path)

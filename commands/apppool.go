@@ -33,17 +33,25 @@ func apppoolObject() *object {
 	}
 }
 
-// poolObj is what the apppool view reads.
+// poolObj is what the apppool view reads; rt is the host's view, nil when
+// no host runs.
 type poolObj struct {
 	cfg  *store.Config
 	pool *store.AppPool
 	apps []string
+	rt   *hostapi.PoolStatus
 }
 
 func apppoolView() *view {
 	props := []prop{
 		{key: "name", aliases: []string{"apppool.name"}, header: "NAME", get: func(o any) any { return o.(*poolObj).pool.Name }},
-		{key: "state", header: "STATE", get: func(o any) any { return desiredState(o.(*poolObj).cfg, o.(*poolObj).pool) }},
+		{key: "state", header: "STATE", get: func(o any) any { return poolState(o.(*poolObj)) }},
+		{key: "reason", get: func(o any) any {
+			if rt := o.(*poolObj).rt; rt != nil {
+				return rt.Reason
+			}
+			return ""
+		}},
 	}
 	headers := map[string]string{"startMode": "START MODE", "processModel.identityType": "IDENTITY", "processModel.maxProcesses": "WORKERS"}
 	for _, p := range schemaProps(store.PoolSchema, func(o any, f *store.Field) any {
@@ -59,6 +67,15 @@ func apppoolView() *view {
 	return newView("APPPOOL", props)
 }
 
+// poolState is the runtime state when the host runs, else the desired
+// state the store holds.
+func poolState(o *poolObj) string {
+	if o.rt != nil {
+		return o.rt.State
+	}
+	return desiredState(o.cfg, o.pool)
+}
+
 // desiredState is the state the store asks for: Started when autoStart.
 func desiredState(c *store.Config, p *store.AppPool) string {
 	if v, _ := c.Effective(p, store.PoolSchema.Field("autoStart")); v == true {
@@ -67,7 +84,7 @@ func desiredState(c *store.Config, p *store.AppPool) string {
 	return "Stopped"
 }
 
-func poolRows(cfg *store.Config, v *view) []row {
+func poolRows(cfg *store.Config, v *view, rt map[string]hostapi.PoolStatus) []row {
 	apps := map[string][]string{}
 	for _, s := range cfg.Sites {
 		for _, a := range s.Applications {
@@ -78,7 +95,11 @@ func poolRows(cfg *store.Config, v *view) []row {
 	rows := make([]row, len(cfg.ApplicationPools))
 	for i := range cfg.ApplicationPools {
 		p := &cfg.ApplicationPools[i]
-		rows[i] = row{v: v, id: p.Name, obj: &poolObj{cfg: cfg, pool: p, apps: apps[strings.ToLower(p.Name)]}}
+		obj := &poolObj{cfg: cfg, pool: p, apps: apps[strings.ToLower(p.Name)]}
+		if st, ok := rt[strings.ToLower(p.Name)]; ok {
+			obj.rt = &st
+		}
+		rows[i] = row{v: v, id: p.Name, obj: obj}
 	}
 	return rows
 }
@@ -106,8 +127,14 @@ func listApppool(e *env, a params.Args) error {
 	if err != nil {
 		return err
 	}
+	var rt map[string]hostapi.PoolStatus
+	if !tmpl.on {
+		if rt, err = poolRuntime(e); err != nil {
+			return err
+		}
+	}
 	var rows []row
-	for _, r := range poolRows(cfg, v) {
+	for _, r := range poolRows(cfg, v, rt) {
 		if (!hasID || strings.EqualFold(r.id, id)) && r.match(filters) {
 			rows = append(rows, r)
 		}
@@ -288,7 +315,10 @@ func startApppool(e *env, a params.Args) error { return setPoolRunning(e, a, "st
 func stopApppool(e *env, a params.Args) error  { return setPoolRunning(e, a, "stop", false) }
 
 // setPoolRunning persists the desired state in autoStart, so a stop sticks
-// across host restarts (appcmd's did not), and a running host applies it.
+// across host restarts (appcmd's did not), and has a running host apply it.
+// "Already there" is judged on the host's runtime state when a host runs
+// (a pool stopped by rapid-fail protection keeps autoStart but can be
+// started), else on the stored state.
 func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	id, err := requireID(a, "apppool", "apppool.name")
 	if err != nil {
@@ -298,15 +328,24 @@ func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	if err := noParams(rest, verb, "apppool"); err != nil {
 		return err
 	}
+	rt, err := poolRuntime(e)
+	if err != nil {
+		return err
+	}
+	want := map[bool]string{true: "Started", false: "Stopped"}[run]
 	autoStart := store.PoolSchema.Field("autoStart")
 	name := id
-	_, err = e.update(func(c *store.Config) error {
+	ctx, cancel := e.withTimeout()
+	defer cancel()
+	_, err = e.store.Update(ctx, func(c *store.Config) error {
 		p := c.Pool(id)
 		if p == nil {
 			return store.NotFound("apppool", id)
 		}
 		name = p.Name
-		if cur, _ := c.Effective(p, autoStart); cur == run {
+		cur, _ := c.Effective(p, autoStart)
+		st, hostUp := rt[strings.ToLower(p.Name)]
+		if cur == run && (rt == nil || !hostUp || st.State == want) {
 			return fmt.Errorf("%w: apppool %q is already %s", ErrAlreadyInState, p.Name, pastTense(verb))
 		}
 		autoStart.Clear(&p.PoolSettings)
@@ -318,9 +357,16 @@ func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	if err != nil {
 		return err
 	}
-	if !hostRunning(e) {
+	if rt == nil {
 		fmt.Fprintf(e.stdout, "%q %s (saved; poolctl host is not running, so it takes effect when the host starts)\n", name, pastTense(verb))
 		return nil
+	}
+	call := e.host.StartPool
+	if !run {
+		call = e.host.StopPool
+	}
+	if _, err := call(ctx, name); err != nil {
+		return fmt.Errorf("%s apppool %q: the desired state is saved, but the host failed: %w", verb, name, err)
 	}
 	fmt.Fprintf(e.stdout, "%q successfully %s.\n", name, pastTense(verb))
 	return nil

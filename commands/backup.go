@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/poolctl/poolctl/commands/params"
 	"github.com/poolctl/poolctl/store"
@@ -45,7 +47,7 @@ func listBackup(e *env, a params.Args) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := e.load()
+	cfg, err := e.loadForBackups()
 	if err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ func restoreBackup(e *env, a params.Args) error {
 	if err := noParams(rest, "restore", "backup"); err != nil {
 		return err
 	}
-	cfg, err := e.load()
+	cfg, err := e.loadForBackups()
 	if err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func deleteBackup(e *env, a params.Args) error {
 	if err := noParams(rest, "delete", "backup"); err != nil {
 		return err
 	}
-	cfg, err := e.load()
+	cfg, err := e.loadForBackups()
 	if err != nil {
 		return err
 	}
@@ -133,4 +135,21 @@ func deleteBackup(e *env, a params.Args) error {
 	}
 	fmt.Fprintf(e.stdout, "BACKUP object %q deleted\n", name)
 	return nil
+}
+
+// loadForBackups reads the store for the backup verbs. An invalid store must
+// not stop them: listing and restoring backups is how it is repaired, as its
+// error message advises. The history settings are then read as far as the
+// file allows, else the defaults apply (history beside the store).
+func (e *env) loadForBackups() (*store.Config, error) {
+	cfg, err := e.load()
+	if err == nil || !errors.Is(err, store.ErrInvalid) {
+		return cfg, err
+	}
+	if data, rerr := os.ReadFile(e.store.Path); rerr == nil {
+		if c, uerr := store.Unmarshal(data); uerr == nil {
+			return c, nil
+		}
+	}
+	return &store.Config{}, nil
 }

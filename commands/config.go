@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/poolctl/poolctl/commands/params"
@@ -141,10 +142,24 @@ func setConfig(e *env, a params.Args) error {
 		return t.apply(ps)
 	})
 	if err != nil {
-		return err
+		return withPrefix(err, sec.prefix)
 	}
 	reportChange(e, "CONFIG", sec.name, changed)
 	return nil
+}
+
+// withPrefix names the property of an error as set config takes it
+// (applicationPoolDefaults.queueLength), in its suggestions too.
+func withPrefix(err error, prefix string) error {
+	var oe *store.ObjectError
+	if prefix == "" || !errors.As(err, &oe) || oe.Property == "" {
+		return err
+	}
+	oe.Property = prefix + oe.Property
+	if strings.HasPrefix(oe.Hint, "did you mean /") {
+		oe.Hint = strings.ReplaceAll(oe.Hint, "/", "/"+prefix)
+	}
+	return err
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

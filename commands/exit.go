@@ -30,8 +30,9 @@ const (
 // ErrUsage marks a command line poolctl cannot make sense of.
 var ErrUsage = params.ErrUsage
 
-// ErrAlreadyInState marks a start or stop that finds the object already there.
-var ErrAlreadyInState = errors.New("already in the requested state")
+// ErrAlreadyInState marks a start or stop that finds the object already
+// there; the host reports the same condition with the same sentinel.
+var ErrAlreadyInState = hostapi.ErrAlreadyInState
 
 // exitCode maps an error to its exit code through its sentinel.
 func exitCode(err error) int {

@@ -218,6 +218,9 @@ func jsonValue(p *prop, v any) any {
 		}
 		return elems
 	}
+	if s, ok := v.([]string); ok && s == nil {
+		return []string{} // an empty list is [], as for collections, not null
+	}
 	return v
 }
 

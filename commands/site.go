@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/poolctl/poolctl/commands/params"
+	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -31,10 +33,17 @@ func siteObject() *object {
 	}
 }
 
-func siteView() *view {
+// siteView describes sites; rt is the host's view by lower-case name (nil
+// when no host runs: the state shown is then the stored one).
+func siteView(rt map[string]hostapi.SiteStatus) *view {
 	props := []prop{
 		{key: "name", aliases: []string{"site.name"}, header: "NAME", get: func(o any) any { return o.(*store.Site).Name }},
-		{key: "state", header: "STATE", get: func(o any) any { return siteState(o.(*store.Site)) }},
+		{key: "state", header: "STATE", get: func(o any) any {
+			if st, ok := rt[strings.ToLower(o.(*store.Site).Name)]; ok {
+				return st.State
+			}
+			return siteState(o.(*store.Site))
+		}},
 	}
 	headers := map[string]string{"id": "ID", "bindings": "BINDINGS"}
 	for _, p := range schemaProps(store.SiteSchema, func(o any, f *store.Field) any {
@@ -82,7 +91,15 @@ func listSite(e *env, a params.Args) error {
 	if err != nil {
 		return err
 	}
-	v := siteView()
+	sites, _, err := hostCall(e, e.host.Sites)
+	if err != nil {
+		return err
+	}
+	rt := map[string]hostapi.SiteStatus{}
+	for _, st := range sites {
+		rt[strings.ToLower(st.Name)] = st
+	}
+	v := siteView(rt)
 	filters, err := v.parseFilters(rest.Params)
 	if err != nil {
 		return err
@@ -221,12 +238,33 @@ func setSite(e *env, a params.Args) error {
 			return err
 		}
 		final = s.Name
-		return nil
+		return validateSiteLast(c, s)
 	})
 	if err != nil {
 		return err
 	}
 	reportChange(e, "SITE", final, changed)
+	return nil
+}
+
+// validateSiteLast validates c as if the changed site s came last, so that a
+// clash of name, id or binding is blamed on s rather than on the site it
+// clashes with (validation reports the later of two sites).
+func validateSiteLast(c *store.Config, s *store.Site) error {
+	probe := *c
+	probe.Sites = make([]store.Site, 0, len(c.Sites))
+	for i := range c.Sites {
+		if &c.Sites[i] != s {
+			probe.Sites = append(probe.Sites, c.Sites[i])
+		}
+	}
+	probe.Sites = append(probe.Sites, *s)
+	// Other problems are left to the store's own validation, which blames
+	// the file when it was invalid before the change.
+	var oe *store.ObjectError
+	if err := probe.Validate(); errors.As(err, &oe) && oe.Object == "site" && oe.ID == s.Name {
+		return err
+	}
 	return nil
 }
 

@@ -1,8 +1,10 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -145,7 +147,7 @@ func addFromTemplate(e *env, a params.Args, in params.Param) error {
 				return err
 			}
 			if old := c.Pool(p.Name); old != nil {
-				return store.Exists("apppool", p.Name, old.Name)
+				return fmt.Errorf("%w; none of the template's pools was added: rename the pool of a one-pool template with /name:NEWNAME, or delete the existing pool first", store.Exists("apppool", p.Name, old.Name))
 			}
 			c.ApplicationPools = append(c.ApplicationPools, p)
 		}
@@ -165,6 +167,9 @@ func readInput(e *env, file string) ([]byte, error) {
 	var r io.Reader = e.stdin
 	if file != "" && file != "-" {
 		f, err := os.Open(file)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usagef("template %s: no such file or directory; give the file that 'poolctl list apppool NAME /config' wrote, or /in alone to read standard input", file)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read template: %w", err)
 		}

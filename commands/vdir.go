@@ -38,7 +38,7 @@ func (v *vdirObj) name() string {
 	if v.vdir == nil {
 		return vdirRootName(appID)
 	}
-	return strings.TrimSuffix(appID, "/") + v.vdir.Path
+	return store.AppName(strings.TrimSuffix(appID, "/"), v.vdir.Path)
 }
 
 func (v *vdirObj) path() string {
@@ -179,7 +179,7 @@ func addVdir(e *env, a params.Args) error {
 			return err
 		}
 		if old := app.Vdir(vd.Path); old != nil {
-			return store.Exists("vdir", name, name)
+			return store.Exists("vdir", name, (&vdirObj{site: s, app: app, vdir: old}).name())
 		}
 		app.VirtualDirectories = append(app.VirtualDirectories, vd)
 		return nil

@@ -46,7 +46,7 @@ var verbSummaries = map[string]string{
 
 // objects lists every object kind, in help order.
 func objects() []*object {
-	return []*object{apppoolObject(), siteObject(), appObject(), vdirObject(), configObject(), backupObject()}
+	return []*object{apppoolObject(), siteObject(), appObject(), vdirObject(), wpObject(), requestObject(), configObject(), backupObject()}
 }
 
 func verbNames() []string { return verbOrder }
@@ -123,7 +123,7 @@ func identifier(a params.Args, named ...string) (string, bool, error) {
 	p, hasNamed := a.Lookup(named...)
 	switch {
 	case a.HasID && hasNamed && !strings.EqualFold(a.ID, p.Value):
-		return "", false, usagef("two identifiers: %q and /%s:%s; give one", a.ID, p.Name, p.Value)
+		return "", false, usagef("the parameter %q must begin with a / or -: the identifier is already given as /%s:%s (give one identifier)", a.ID, p.Name, p.Value)
 	case a.HasID:
 		return a.ID, true, nil
 	case hasNamed:

@@ -65,6 +65,8 @@ func (v *view) unknown(name string) error {
 	hint := ""
 	if sug := suggest(name, names); len(sug) > 0 {
 		hint = "; did you mean /" + strings.Join(sug, " or /") + "?"
+	} else {
+		hint = fmt.Sprintf("; see 'poolctl list %s /?' for the properties", strings.ToLower(v.kind))
 	}
 	return usagef("%s has no property %q%s", strings.ToLower(v.kind), name, hint)
 }

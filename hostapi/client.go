@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/poolctl/poolctl/store"
 )
 
 // Version is the control API version this build speaks; it travels in the
@@ -142,8 +144,26 @@ type RemoteError struct {
 
 func (e *RemoteError) Error() string { return e.Body.Error }
 
-// Unwrap matches ErrRemote.
-func (e *RemoteError) Unwrap() error { return ErrRemote }
+// Unwrap matches ErrRemote and the sentinel of the reply's code, so the
+// tool maps a host's "not found" to the same exit code as its own.
+func (e *RemoteError) Unwrap() []error {
+	errs := []error{ErrRemote}
+	switch e.Body.Code {
+	case CodeNotFound:
+		errs = append(errs, store.ErrNotFound)
+	case CodeInvalid:
+		errs = append(errs, store.ErrInvalid)
+	case CodeAlready:
+		errs = append(errs, ErrAlreadyInState)
+	case CodeConflict:
+		errs = append(errs, ErrConflict)
+	case CodeRecycleFail:
+		errs = append(errs, ErrRecycleFailed)
+	case CodeUnavailable:
+		errs = append(errs, ErrUnavailable)
+	}
+	return errs
+}
 
 func isDown(err error) bool {
 	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) ||

@@ -126,6 +126,9 @@ func (s *Store) RestoreBackup(ctx context.Context, c *Config, name string) error
 		return fmt.Errorf("read backup: %w", err)
 	}
 	if err := s.Replace(ctx, data); err != nil {
+		if errors.Is(err, ErrInvalid) {
+			return fmt.Errorf("backup %q cannot be restored: %w; the store was not changed (fix or delete %s)", name, err, b.Path)
+		}
 		return fmt.Errorf("backup %q cannot be restored: %w", name, err)
 	}
 	return nil

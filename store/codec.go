@@ -12,26 +12,24 @@ import (
 
 const fileHeader = "# poolctl configuration store. Edit with 'poolctl'; hand edits are validated on the next load.\n"
 
-// Marshal renders the configuration as TOML: only set values, in schema
-// order, with empty option sections dropped.
+// Marshal renders the configuration as a store file: the header comment,
+// then only the set values, in struct order (each table's values before its
+// sub-tables), with empty option sections dropped. It writes the current
+// FormatVersion and does not change c. The text is byte for byte what
+// BurntSushi/toml's encoder writes (see encode.go); a string that is not
+// valid UTF-8 is an error wrapping ErrInvalid, as no TOML file can hold it.
 func Marshal(c *Config) ([]byte, error) {
 	out := *c
 	out.Version = FormatVersion
-	pruneEmpty(reflect.ValueOf(&out.ApplicationPoolDefaults).Elem())
-	pools := make([]AppPool, len(c.ApplicationPools))
-	for i, p := range c.ApplicationPools {
-		pools[i] = p
-		pruneEmpty(reflect.ValueOf(&pools[i].PoolSettings).Elem())
+	if out.ApplicationPools == nil {
+		out.ApplicationPools = []AppPool{} // written "applicationPools = []", as always
 	}
-	out.ApplicationPools = pools
-	var buf bytes.Buffer
-	buf.WriteString(fileHeader)
-	enc := toml.NewEncoder(&buf)
-	enc.Indent = ""
-	if err := enc.Encode(&out); err != nil {
+	hint := 256 + 64*len(c.ApplicationPools) + 256*len(c.Sites)
+	data, err := encodeDocument(configPlan, reflect.ValueOf(&out).Elem(), fileHeader, hint)
+	if err != nil {
 		return nil, fmt.Errorf("encode store: %w", err)
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 // Unmarshal decodes a store file. Unknown keys are an error naming them, so

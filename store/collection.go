@@ -137,9 +137,14 @@ func findElement(c collection, elems []map[string]string, sel map[string]string)
 }
 
 func keyOf(c collection, e map[string]string) string {
+	_, exact := c.(envColl) // environment names are case-sensitive on Linux
 	var b strings.Builder
 	for _, k := range c.keys() {
-		b.WriteString(strings.ToLower(e[k]))
+		if exact {
+			b.WriteString(e[k])
+		} else {
+			b.WriteString(strings.ToLower(e[k]))
+		}
 		b.WriteByte(0)
 	}
 	return b.String()

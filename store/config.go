@@ -73,8 +73,12 @@ func (a *Application) Vdir(path string) *VirtualDirectory {
 }
 
 // AppName is appcmd's identifier of an application: "Site/path" with the
-// root application as "Site/".
+// root application as "Site/". A path without its leading '/' (invalid, but
+// named in the error that says so) still gets the separator.
 func AppName(site, path string) string {
+	if !strings.HasPrefix(path, "/") {
+		return site + "/" + path
+	}
 	return site + path
 }
 

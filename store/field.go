@@ -265,7 +265,15 @@ func (f *Field) Validate(v any) error {
 		if cmd := v.([]string); len(cmd) > 0 && cmd[0] == "" {
 			return fmt.Errorf("the program name is empty")
 		}
-	case KindSchedule, KindEnvVars, KindBindings:
+	case KindBindings:
+		// Canonical form only, as for enums: code compares protocols and
+		// endpoints as text ("https" needs certificate and key files).
+		c, err := bindingColl{}.check(v)
+		if err == nil && FormatBindings(c.([]Binding)) != FormatBindings(v.([]Binding)) {
+			return fmt.Errorf("%q must be written %q", FormatBindings(v.([]Binding)), FormatBindings(c.([]Binding)))
+		}
+		return err
+	case KindSchedule, KindEnvVars:
 		_, err := collectionOf(f.Kind).check(v)
 		return err
 	}

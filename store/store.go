@@ -43,8 +43,15 @@ func (s *Store) Dir() string { return filepath.Dir(s.Path) }
 // BackupDir holds named backups.
 func (s *Store) BackupDir() string { return filepath.Join(s.Dir(), "backup") }
 
-// WebRoot holds the welcome page of a new store's default site.
-func (s *Store) WebRoot() string { return filepath.Join(s.Dir(), "wwwroot") }
+// WebRoot holds the welcome page of a new store's default site. It is
+// absolute: the default site stores it, and the host may run elsewhere.
+func (s *Store) WebRoot() string {
+	dir := filepath.Join(s.Dir(), "wwwroot")
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
 
 // Load reads and validates the store without locking: the atomic replace
 // guarantees a whole file. A missing store is created first, with the
@@ -77,7 +84,17 @@ func (s *Store) Read(ctx context.Context) ([]byte, error) {
 }
 
 func (s *Store) invalidStore(err error) error {
-	return fmt.Errorf("store %s: %w (fix the file, or restore a snapshot: 'poolctl list backups', 'poolctl restore backup NAME')", s.Path, err)
+	return fmt.Errorf("store %s: %w (fix the file, or restore a snapshot: 'poolctl list backups', 'poolctl restore backup NAME')", s.Path, asInvalid(err))
+}
+
+// asInvalid marks err, the reason a file is not a valid store, with
+// ErrInvalid, also when it is a duplicate name (ErrExists): the file is
+// invalid, whatever the rule it breaks.
+func asInvalid(err error) error {
+	if errors.Is(err, ErrInvalid) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrInvalid, err)
 }
 
 // Update applies fn to the configuration under the store's exclusive lock,
@@ -116,7 +133,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Config) error) (changed boo
 func (s *Store) Replace(ctx context.Context, data []byte) error {
 	c, err := Parse(data)
 	if err != nil {
-		return err
+		return asInvalid(err)
 	}
 	_, err = s.update(ctx, func([]byte) ([]byte, *Config, error) { return data, c, nil })
 	return err

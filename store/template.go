@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
 	"strings"
@@ -16,20 +15,20 @@ type poolTemplate struct {
 }
 
 // MarshalPools renders pools as a template: TOML with one
-// [[applicationPools]] table per pool, holding only what each sets.
+// [[applicationPools]] table per pool, holding only what each sets, with
+// empty option sections dropped; no header comment and no version. The
+// pools are not changed. A string that is not valid UTF-8 is an error
+// wrapping ErrInvalid.
 func MarshalPools(pools []AppPool) ([]byte, error) {
-	t := poolTemplate{ApplicationPools: make([]AppPool, len(pools))}
-	for i, p := range pools {
-		t.ApplicationPools[i] = p
-		pruneEmpty(reflect.ValueOf(&t.ApplicationPools[i].PoolSettings).Elem())
+	t := poolTemplate{ApplicationPools: pools}
+	if t.ApplicationPools == nil {
+		t.ApplicationPools = []AppPool{} // written "applicationPools = []", as always
 	}
-	var buf bytes.Buffer
-	enc := toml.NewEncoder(&buf)
-	enc.Indent = ""
-	if err := enc.Encode(&t); err != nil {
+	data, err := encodeDocument(templatePlan, reflect.ValueOf(&t).Elem(), "", 64+64*len(pools))
+	if err != nil {
 		return nil, fmt.Errorf("encode template: %w", err)
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 // UnmarshalPools reads a template. Unknown keys and invalid values are
@@ -46,7 +45,11 @@ func UnmarshalPools(data []byte) ([]AppPool, error) {
 		for i, k := range und {
 			keys[i] = k.String()
 		}
-		return nil, valueErrorf(ErrInvalid, "template: unknown key %s", strings.Join(keys, ", "))
+		hint := "; see 'poolctl set apppool /?' for the properties"
+		if sug := PoolSchema.Suggest(strings.TrimPrefix(keys[0], "applicationPools.")); len(und) == 1 && len(sug) > 0 {
+			hint = "; did you mean " + strings.Join(sug, " or ") + "?"
+		}
+		return nil, valueErrorf(ErrInvalid, "template: unknown key %s%s", strings.Join(keys, ", "), hint)
 	}
 	if len(t.ApplicationPools) == 0 {
 		return nil, valueErrorf(ErrInvalid, "template: no [[applicationPools]] table: expected the output of 'poolctl list apppool NAME /config'")

@@ -88,6 +88,13 @@ func ParseTimeSpan(s string) (TimeSpan, error) {
 		if d < 0 {
 			return 0, fmt.Errorf("%q is negative: %w", s, ErrTimeSpan)
 		}
+		if TimeSpan(d) > maxTimeSpan {
+			return 0, fmt.Errorf("%q is longer than 100 years: %w", s, ErrTimeSpan)
+		}
+		if d%100 != 0 {
+			// The text form holds ticks (100 ns), as .NET's does.
+			return 0, fmt.Errorf("%q is finer than 100ns: %w", s, ErrTimeSpan)
+		}
 		return TimeSpan(d), nil
 	}
 	return parseClock(s)

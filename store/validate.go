@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // poolNameForbidden are the characters IIS's applicationPoolName validator
@@ -55,6 +56,19 @@ func ValidateURLPath(object, id, path string) error {
 	return nil
 }
 
+// foldKey maps s to a key that is equal for two strings exactly when
+// strings.EqualFold matches them, as the lookups (Config.Pool ...) do: each
+// rune becomes the smallest rune of its simple case-folding orbit.
+func foldKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		return m
+	}, s)
+}
+
 func hasControl(s string) bool {
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {
@@ -83,10 +97,10 @@ func (c *Config) Validate() error {
 		if err := ValidatePoolName(p.Name); err != nil {
 			return err
 		}
-		if prev, ok := pools[strings.ToLower(p.Name)]; ok {
+		if prev, ok := pools[foldKey(p.Name)]; ok {
 			return Exists("apppool", p.Name, prev)
 		}
-		pools[strings.ToLower(p.Name)] = p.Name
+		pools[foldKey(p.Name)] = p.Name
 		if err := validateSettings("apppool", p.Name, PoolSchema, &p.PoolSettings); err != nil {
 			return err
 		}
@@ -137,10 +151,10 @@ func (c *Config) validateSites(pools map[string]string) error {
 		if err := ValidateSiteName(s.Name); err != nil {
 			return err
 		}
-		if prev, ok := names[strings.ToLower(s.Name)]; ok {
+		if prev, ok := names[foldKey(s.Name)]; ok {
 			return Exists("site", s.Name, prev)
 		}
-		names[strings.ToLower(s.Name)] = s.Name
+		names[foldKey(s.Name)] = s.Name
 		if s.ID == 0 {
 			return invalidf("site", s.Name, "id", "the id is 0: expected 1 to %d", uint64(maxUint32))
 		}
@@ -184,31 +198,28 @@ func validateApps(s *Site, pools map[string]string) error {
 		if err := ValidateURLPath("app", id, a.Path); err != nil {
 			return err
 		}
-		if seen[strings.ToLower(a.Path)] {
+		if seen[foldKey(a.Path)] {
 			return Exists("app", id, id)
 		}
-		seen[strings.ToLower(a.Path)] = true
-		if _, ok := pools[strings.ToLower(a.ApplicationPool)]; !ok {
+		seen[foldKey(a.Path)] = true
+		if _, ok := pools[foldKey(a.ApplicationPool)]; !ok {
 			e := invalidf("app", id, "applicationPool", "pool %q does not exist", a.ApplicationPool)
 			e.Hint = "add it with 'poolctl add apppool /name:" + a.ApplicationPool + "' or pick an existing one"
 			return e
 		}
 		vseen := map[string]bool{}
 		for _, v := range a.VirtualDirectories {
-			vid := id + v.Path
-			if a.Path == "/" {
-				vid = s.Name + v.Path
-			}
+			vid := AppName(strings.TrimSuffix(id, "/"), v.Path)
 			if err := ValidateURLPath("vdir", vid, v.Path); err != nil {
 				return err
 			}
 			if v.Path == "/" {
 				return invalidf("vdir", vid, "path", "the root virtual directory is the application's physicalPath; set that instead")
 			}
-			if vseen[strings.ToLower(v.Path)] {
+			if vseen[foldKey(v.Path)] {
 				return Exists("vdir", vid, vid)
 			}
-			vseen[strings.ToLower(v.Path)] = true
+			vseen[foldKey(v.Path)] = true
 		}
 	}
 	return nil

@@ -1,0 +1,198 @@
+package apppool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/poolctl/poolctl/events"
+	"github.com/poolctl/poolctl/forward"
+	"github.com/poolctl/poolctl/internal/proc"
+	"github.com/poolctl/poolctl/worker"
+)
+
+// Launcher says how the host starts workers.
+type Launcher struct {
+	Self    string   // the poolctl binary; the built-in worker is "Self worker"
+	LogDir  string   // worker output goes to LogDir/<pool>.log
+	BaseEnv []string // environment every worker starts from (PATH, LANG ...)
+}
+
+// Worker is one worker process of a pool. Fields below mu are guarded by
+// the pool's mutex.
+type Worker struct {
+	ID      int
+	PID     int
+	Addr    string
+	Started time.Time
+	proc    *proc.Process
+	target  *forward.Target
+
+	// guarded by Pool.mu
+	state    WorkerState
+	inflight int
+	served   uint64
+	lastUsed time.Time
+	drained  chan struct{} // closed once draining with nothing in flight
+	reqs     map[*Request]struct{}
+}
+
+// launch starts a worker and waits until its health check passes within
+// startupTimeLimit. A worker that is not ready in time is killed.
+func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
+	port, err := proc.FreePort()
+	if err != nil {
+		return nil, fmt.Errorf("pick a port: %w", err)
+	}
+	p.mu.Lock()
+	p.nextID++
+	id := p.nextID
+	p.mu.Unlock()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	env := append([]string{}, p.launcher.BaseEnv...)
+	env = append(env, "PORT="+strconv.Itoa(port), "POOLCTL_LISTEN="+addr,
+		"POOLCTL_APPPOOL="+s.Name, "POOLCTL_WORKER_ID="+strconv.Itoa(id))
+	env = append(env, s.Env...)
+	spec := proc.Spec{Env: env, Dir: s.WorkingDirectory, Stdout: p.log, Stderr: p.log}
+	if len(s.Command) > 0 {
+		spec.Path, spec.Args = s.Command[0], s.Command[1:]
+	} else {
+		spec.Path, spec.Args = p.launcher.Self, []string{"worker"}
+		spec.Env = append(spec.Env, worker.SpecEnv+"="+s.SpecJSON())
+	}
+	if spec.Dir == "" {
+		spec.Dir = rootPath(s)
+	}
+	pr, err := proc.Start(spec)
+	if err != nil {
+		p.events.Record(events.Event{ID: events.LaunchFailure, Pool: s.Name, Reason: fmt.Sprintf("worker could not be launched: %v", err)})
+		return nil, fmt.Errorf("launch worker: %w", err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.StartupTimeLimit)
+	err = proc.WaitReady(rctx, addr, s.PingPath, pr.Done())
+	cancel()
+	if err != nil {
+		_, _ = pr.Stop(context.Background(), 0)
+		reason := fmt.Sprintf("worker %d did not become ready within %s: %v", pr.Pid, s.StartupTimeLimit, err)
+		id := events.StartupTimeout
+		if st := pr.Exit(); st != nil && errors.Is(err, proc.ErrExited) {
+			reason = fmt.Sprintf("worker %d exited during start-up (%s)", pr.Pid, st)
+			id = events.WorkerCrash
+		}
+		p.events.Record(events.Event{ID: id, Pool: s.Name, PID: pr.Pid, Reason: reason})
+		if tail := p.logTail(); tail != "" {
+			reason += "; last output: " + tail
+		}
+		return nil, errors.New(reason)
+	}
+	w := &Worker{ID: id, PID: pr.Pid, Addr: addr, Started: pr.Started, proc: pr,
+		target: forward.NewTarget("tcp", addr, forward.Options{}),
+		state:  WorkerReady, lastUsed: time.Now(), reqs: map[*Request]struct{}{}}
+	p.events.Record(events.Event{ID: events.WorkerStarted, Pool: s.Name, PID: w.PID, Worker: strconv.Itoa(id), Reason: "worker ready at " + addr})
+	go p.watch(w)
+	return w, nil
+}
+
+// rootPath is the physical path of the pool's root-most application, the
+// working directory a worker gets by default.
+func rootPath(s *Settings) string {
+	best := ""
+	bestLen := 1 << 30
+	for _, a := range s.Spec.Applications {
+		if len(a.Path) < bestLen {
+			best, bestLen = a.PhysicalPath, len(a.Path)
+		}
+	}
+	if fi, err := os.Stat(best); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return best
+}
+
+// watch waits for the worker to exit, takes it out of dispatch at once,
+// and tells the actor.
+func (p *Pool) watch(w *Worker) {
+	<-w.proc.Done()
+	p.mu.Lock()
+	p.removeActive(w)
+	expected := w.state == WorkerDraining || w.state == WorkerStopping
+	w.state = WorkerExited
+	p.mu.Unlock()
+	w.target.Close()
+	select {
+	case p.exits <- exitNote{w: w, expected: expected}:
+	case <-p.done:
+	}
+}
+
+// stopWorker stops one worker: SIGTERM to its group, SIGKILL after
+// shutdownTimeLimit, always reaped.
+func (p *Pool) stopWorker(w *Worker, grace time.Duration) {
+	p.mu.Lock()
+	if w.state != WorkerExited {
+		w.state = WorkerStopping
+	}
+	p.mu.Unlock()
+	killed, err := w.proc.Stop(context.Background(), grace)
+	w.target.Close()
+	switch {
+	case err != nil:
+		p.logger.Error("stop worker", "pool", p.name, "pid", w.PID, "err", err)
+	case killed:
+		p.events.Record(events.Event{ID: events.ShutdownTimeout, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID),
+			Reason: fmt.Sprintf("worker %d did not stop within %s and was killed", w.PID, grace)})
+	default:
+		p.events.Record(events.Event{ID: events.WorkerStopped, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID), Reason: "worker stopped"})
+	}
+}
+
+// openLog opens the pool's worker log for appending.
+func openLog(dir, pool string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create log directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, pool+".log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open worker log: %w", err)
+	}
+	return f, nil
+}
+
+// logTail returns the last few hundred bytes of the pool's worker log, to
+// say why a worker failed.
+func (p *Pool) logTail() string {
+	f, ok := p.log.(*os.File)
+	if !ok {
+		return ""
+	}
+	r, err := os.Open(f.Name())
+	if err != nil {
+		return ""
+	}
+	defer r.Close()
+	const n = 400
+	if fi, err := r.Stat(); err == nil && fi.Size() > n {
+		_, _ = r.Seek(fi.Size()-n, io.SeekStart)
+	}
+	b, _ := io.ReadAll(r)
+	return string(b)
+}
+
+// Forward relays the request to the worker; see forward.Target.Forward.
+func (w *Worker) Forward(rw http.ResponseWriter, r *http.Request) error {
+	return w.target.Forward(rw, r)
+}
+
+// TCPLevel reports whether the pool resets connections instead of
+// answering 503 when it cannot serve (failure.loadBalancerCapabilities).
+func (p *Pool) TCPLevel() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.settings.TCPLevel
+}

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# bench/proxy.sh: forwarding overhead of poolctl's forward package against
+# nginx proxy_pass, measured side by side in one run, on 127.0.0.1 only.
+#
+# It builds bench/hello (a Go backend answering 100 bytes) and bench/proxy
+# (a net/http front relaying with forward.Target), writes a private nginx
+# config (upstream keepalive 64), and runs `wrk -t1 -c32 -d10s --latency`
+# against: hello directly, the front with GOMAXPROCS=2, the front with
+# GOMAXPROCS=1, nginx; then again in reverse order to even out drift. It
+# prints a markdown table (requests/s, ratio to direct, ratio to nginx, p50,
+# p99) and stops everything it started.
+#
+# Environment: DURATION (default 10s), ROUNDS (forward+reverse passes,
+# default 1), WITH_RP=1 adds httputil.ReverseProxy (tuned Transport, buffer
+# pool) as another front, WITH_NGINX_XFF=1 adds nginx setting the same
+# X-Forwarded-For/-Proto/-Host and Host headers as forward does,
+# BASE_PORT (default 18080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-1}
+WITH_RP=${WITH_RP:-0}
+WITH_NGINX_XFF=${WITH_NGINX_XFF:-0}
+BASE_PORT=${BASE_PORT:-18080}
+CONNS=32
+
+HELLO_PORT=$BASE_PORT
+PROXY2_PORT=$((BASE_PORT + 1))
+PROXY1_PORT=$((BASE_PORT + 2))
+NGINX_PORT=$((BASE_PORT + 3))
+RP_PORT=$((BASE_PORT + 4))
+NGINX_XFF_PORT=$((BASE_PORT + 5))
+
+# --- tools -------------------------------------------------------------
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "proxy.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# --- processes ---------------------------------------------------------
+for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))); do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "proxy.sh: port $port is in use; set BASE_PORT" >&2
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	if [ -f "$tmp/nginx/nginx.pid" ]; then
+		kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null || true
+	fi
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+go build -o "$tmp/hello" ./bench/hello
+go build -o "$tmp/proxy" ./bench/proxy
+
+"$tmp/hello" -addr "127.0.0.1:$HELLO_PORT" >"$tmp/hello.log" 2>&1 &
+pids+=($!)
+GOMAXPROCS=2 "$tmp/proxy" -addr "127.0.0.1:$PROXY2_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/proxy2.log" 2>&1 &
+pids+=($!)
+GOMAXPROCS=1 "$tmp/proxy" -addr "127.0.0.1:$PROXY1_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/proxy1.log" 2>&1 &
+pids+=($!)
+if [ "$WITH_RP" = 1 ]; then
+	"$tmp/proxy" -mode reverseproxy -addr "127.0.0.1:$RP_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/rp.log" 2>&1 &
+	pids+=($!)
+fi
+
+mkdir -p "$tmp/nginx"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon on;
+error_log $tmp/nginx/error.log warn;
+pid $tmp/nginx/nginx.pid;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/nginx/body;
+	proxy_temp_path $tmp/nginx/proxy;
+	fastcgi_temp_path $tmp/nginx/fastcgi;
+	uwsgi_temp_path $tmp/nginx/uwsgi;
+	scgi_temp_path $tmp/nginx/scgi;
+	upstream u {
+		server 127.0.0.1:$HELLO_PORT;
+		keepalive 64;
+	}
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		location / {
+			proxy_pass http://u;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
+	server {
+		listen 127.0.0.1:$NGINX_XFF_PORT;
+		location / {
+			proxy_pass http://u;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host \$http_host;
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto \$scheme;
+			proxy_set_header X-Forwarded-Host \$host;
+		}
+	}
+}
+EOF
+"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log"
+
+names=(direct proxy-gmp2 proxy-gmp1 nginx)
+ports=("$HELLO_PORT" "$PROXY2_PORT" "$PROXY1_PORT" "$NGINX_PORT")
+if [ "$WITH_NGINX_XFF" = 1 ]; then
+	names+=(nginx-xff)
+	ports+=("$NGINX_XFF_PORT")
+fi
+if [ "$WITH_RP" = 1 ]; then
+	names+=(reverseproxy)
+	ports+=("$RP_PORT")
+fi
+
+# Wait (bounded) until every target answers 100 bytes.
+for i in "${!names[@]}"; do
+	ok=0
+	for _ in $(seq 1 200); do
+		if n=$(curl -sf --max-time 1 "http://127.0.0.1:${ports[$i]}/" | wc -c) && [ "$n" = 100 ]; then
+			ok=1
+			break
+		fi
+		sleep 0.05
+	done
+	if [ "$ok" != 1 ]; then
+		echo "proxy.sh: ${names[$i]} on port ${ports[$i]} does not answer 100 bytes" >&2
+		cat "$tmp"/*.log "$tmp/nginx/error.log" >&2 2>/dev/null || true
+		exit 1
+	fi
+done
+
+# to_ms converts a wrk latency ("460.00us", "1.21ms", "1.02s") to ms.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+		else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+		else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
+		else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+		else { printf "nan" }
+	}'
+}
+
+# run NAME PORT PASS: one wrk run; appends "pass name rps p50 p99 errors".
+run() {
+	local out="$tmp/wrk.$1.$3.txt"
+	wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$2/" >"$out"
+	local rps p50 p99 errs
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+	errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' "$out")
+	echo "$3 $1 $rps $p50 $p99 ${errs:-none}" >>"$tmp/results"
+	printf '  pass %s %-13s %10s req/s  p50 %7s ms  p99 %7s ms  errors: %s\n' "$3" "$1" "$rps" "$p50" "$p99" "${errs:-none}" >&2
+}
+
+echo "wrk -t1 -c$CONNS -d$DURATION --latency, $ROUNDS round(s) forward + reverse" >&2
+pass=0
+for _ in $(seq 1 "$ROUNDS"); do
+	pass=$((pass + 1))
+	for i in "${!names[@]}"; do
+		run "${names[$i]}" "${ports[$i]}" "$pass"
+	done
+	pass=$((pass + 1))
+	for ((i = ${#names[@]} - 1; i >= 0; i--)); do
+		run "${names[$i]}" "${ports[$i]}" "$pass"
+	done
+done
+
+# Table: means over passes; ratios of the means (each pass ran all targets).
+echo
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(go version | awk '{print $3}')"
+echo
+awk -v names="${names[*]}" '
+	{ rps[$2] += $3; p50[$2] += $4; p99[$2] += $5; n[$2]++
+	  prs[$1, $2] = $3; passes[$1] = 1 }
+	END {
+		split(names, order, " ")
+		d = rps["direct"] / n["direct"]; g = rps["nginx"] / n["nginx"]
+		print "| path | req/s (mean of passes) | / direct | / nginx | p50 ms | p99 ms | per-pass / nginx |"
+		print "|---|---|---|---|---|---|---|"
+		for (i = 1; i in order; i++) {
+			k = order[i]; r = rps[k] / n[k]
+			per = ""
+			for (p in passes) per = per sprintf("%s%.2f", per == "" ? "" : " ", prs[p, k] / prs[p, "nginx"])
+			printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %s |\n", k, r, r / d, r / g, p50[k] / n[k], p99[k] / n[k], per
+		}
+	}' "$tmp/results"

@@ -1,0 +1,59 @@
+package commands
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/poolctl/poolctl/host"
+	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/store"
+)
+
+// hostCommand is `poolctl host`: the long-running companion process.
+func hostCommand() *cli.Command {
+	return &cli.Command{
+		Name:            "host",
+		Usage:           "Run the host in the foreground: HTTP front, pools and workers",
+		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--log-level LEVEL]",
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "runtime files: worker logs, events (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
+			&cli.StringFlag{Name: "operator-group", EnvVars: []string{"POOLCTL_OPERATOR_GROUP"}, Usage: "group whose members may start, stop and recycle through the socket (besides root and the host's user)"},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"POOLCTL_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("host takes no arguments, got %q; flags: --state-dir, --operator-group, --log-level", c.Args().First())
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+				return usagef("--log-level %q: expected debug, info, warn or error", c.String("log-level"))
+			}
+			logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find the poolctl binary for the built-in worker: %w", err)
+			}
+			opts := host.Options{
+				StorePath:     orDefault(c.String("config"), store.DefaultPath()),
+				Socket:        orDefault(c.String("socket"), hostapi.DefaultSocket()),
+				StateDir:      orDefault(c.String("state-dir"), host.DefaultStateDir()),
+				OperatorGroup: c.String("operator-group"),
+				Self:          self,
+				Logger:        logger,
+			}
+			return host.Run(c.Context, opts)
+		},
+	}
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}

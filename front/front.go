@@ -1,0 +1,309 @@
+package front
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/poolctl/poolctl/apppool"
+	"github.com/poolctl/poolctl/forward"
+	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/store"
+	"github.com/poolctl/poolctl/worker"
+)
+
+// Pools is where the front finds a pool by name.
+type Pools interface {
+	Pool(name string) *apppool.Pool
+}
+
+// Front is the HTTP front of the host.
+type Front struct {
+	pools  Pools
+	logger *slog.Logger
+	routes atomic.Pointer[table]
+	reqID  atomic.Uint64
+	// Listen opens a listener; tests and socket activation replace it.
+	Listen func(network, addr string) (net.Listener, error)
+
+	mu        sync.Mutex
+	listeners map[listenKey]*listener
+}
+
+type listener struct {
+	key    listenKey
+	srv    *http.Server
+	ln     net.Listener
+	certs  []certPair
+	closed chan struct{}
+}
+
+// New returns a front that serves no site yet.
+func New(pools Pools, logger *slog.Logger) *Front {
+	f := &Front{pools: pools, logger: logger, listeners: map[listenKey]*listener{},
+		Listen: func(network, addr string) (net.Listener, error) { return net.Listen(network, addr) }}
+	f.routes.Store(&table{ports: map[listenKey]*portRoutes{}})
+	return f
+}
+
+// Apply makes the front serve cfg: routes are swapped at once, listeners
+// for new bindings are opened and those no started site uses any more are
+// closed gracefully. It returns the bindings that could not listen; the
+// others serve regardless.
+func (f *Front) Apply(ctx context.Context, cfg *store.Config) error {
+	t := buildTable(cfg)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var errs []error
+	for key, pr := range t.ports {
+		l := f.listeners[key]
+		if l != nil && key.tls && !sameCerts(l.certs, pr.certs) {
+			f.closeListener(ctx, l)
+			l = nil
+		}
+		if l != nil {
+			continue
+		}
+		l, err := f.open(key, pr)
+		if err != nil {
+			errs = append(errs, err)
+			delete(t.ports, key)
+			continue
+		}
+		f.listeners[key] = l
+	}
+	f.routes.Store(t)
+	for key, l := range f.listeners {
+		if _, ok := t.ports[key]; !ok {
+			f.closeListener(ctx, l)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sameCerts(a, b []certPair) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *Front) open(key listenKey, pr *portRoutes) (*listener, error) {
+	ln, err := f.Listen("tcp", key.addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", key.addr, err)
+	}
+	l := &listener{key: key, ln: ln, closed: make(chan struct{})}
+	l.srv = &http.Server{
+		Handler:           f.handler(key),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(f.logger.Handler(), slog.LevelDebug),
+	}
+	if key.tls {
+		certs, err := loadCerts(pr.certs)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		l.certs = pr.certs
+		l.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
+			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.pick(hello.ServerName), nil }}
+		ln = tls.NewListener(ln, l.srv.TLSConfig)
+	}
+	go func() {
+		defer close(l.closed)
+		if err := l.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			f.logger.Error("listener stopped", "addr", key.addr, "err", err)
+		}
+	}()
+	f.logger.Info("listening", "addr", ln.Addr().String(), "tls", key.tls)
+	return l, nil
+}
+
+// closeListener stops accepting on l and lets its requests finish in the
+// background. Called with f.mu held.
+func (f *Front) closeListener(ctx context.Context, l *listener) {
+	delete(f.listeners, l.key)
+	go func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 90*time.Second)
+		defer cancel()
+		_ = l.srv.Shutdown(sctx)
+	}()
+}
+
+// Addrs returns the addresses the front listens on, for status and tests.
+func (f *Front) Addrs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, l := range f.listeners {
+		out = append(out, l.ln.Addr().String())
+	}
+	return out
+}
+
+// Shutdown stops accepting connections and waits for requests in flight to
+// finish, until ctx is done.
+func (f *Front) Shutdown(ctx context.Context) error {
+	f.mu.Lock()
+	ls := f.listeners
+	f.listeners = map[listenKey]*listener{}
+	f.mu.Unlock()
+	var wg sync.WaitGroup
+	var errs []error
+	var emu sync.Mutex
+	for _, l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.srv.Shutdown(ctx); err != nil {
+				emu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", l.key.addr, err))
+				emu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// handler serves the requests of one listener.
+func (f *Front) handler(key listenKey) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pr := f.routes.Load().ports[key]
+		var local netip.Addr
+		if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			if ap, err := netip.ParseAddrPort(la.String()); err == nil {
+				local = ap.Addr()
+			}
+		}
+		if pr == nil {
+			unavailable(w, http.StatusNotFound, "NotFound", "no site is bound to this address")
+			return
+		}
+		site, app := pr.match(local, r.Host, r.URL.Path)
+		switch {
+		case site == nil:
+			unavailable(w, http.StatusNotFound, "NotFound", "no site is bound to this address and host name")
+			return
+		case app == nil:
+			unavailable(w, http.StatusNotFound, "NotFound", fmt.Sprintf("site %q has no application for this path", site.name))
+			return
+		}
+		pool := f.pools.Pool(app.pool)
+		if pool == nil {
+			unavailable(w, http.StatusServiceUnavailable, "N/A", fmt.Sprintf("application pool %q does not exist", app.pool))
+			return
+		}
+		f.serve(w, r, site.name, pool)
+	})
+}
+
+func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool *apppool.Pool) {
+	req := &apppool.Request{ID: f.reqID.Add(1), Method: r.Method, URL: r.URL.RequestURI(), Client: r.RemoteAddr, Site: site, Start: time.Now()}
+	// Tell the worker which site this is (the built-in worker needs it when
+	// several sites share an application path); never trust the client's.
+	r.Header.Set(worker.SiteHeader, site)
+	for attempt := 0; ; attempt++ {
+		wk, err := pool.Acquire(r.Context(), req)
+		if err != nil {
+			f.refuse(w, r, pool, err)
+			return
+		}
+		ferr := wk.Forward(w, r)
+		pool.Release(wk, req)
+		if ferr == nil {
+			return
+		}
+		var fe *forward.Error
+		errors.As(ferr, &fe)
+		if fe != nil && fe.Stage == forward.StageDial && attempt < 2 {
+			// Nothing reached the worker: it died or stopped listening a
+			// moment ago. Replace it and try another.
+			pool.Discard(wk, ferr.Error())
+			continue
+		}
+		if fe != nil && fe.Sent {
+			// The response had started: all that is left is to cut it off.
+			panic(http.ErrAbortHandler)
+		}
+		f.logger.Warn("worker failed to answer", "pool", pool.Name(), "pid", wk.PID, "err", ferr)
+		unavailable(w, http.StatusBadGateway, "WorkerFailed", "the application's worker process failed while handling the request")
+		return
+	}
+}
+
+// refuse answers a request the pool cannot take: 503 with Retry-After and
+// the reason, or a TCP reset when the pool says TcpLevel.
+func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Pool, err error) {
+	if r.Context().Err() != nil {
+		return // the client left while queued
+	}
+	reason := "N/A"
+	switch {
+	case errors.Is(err, apppool.ErrQueueFull):
+		reason = "QueueFull"
+	case errors.Is(err, apppool.ErrPoolDisabled):
+		reason = "AppOffline"
+	case errors.Is(err, apppool.ErrPoolStopped):
+		reason = "Disabled"
+	}
+	if pool.TCPLevel() && r.ProtoMajor == 1 {
+		if c, _, herr := http.NewResponseController(w).Hijack(); herr == nil {
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // close with RST
+			}
+			c.Close()
+			return
+		}
+	}
+	w.Header().Set("Retry-After", "1")
+	unavailable(w, http.StatusServiceUnavailable, reason, err.Error())
+}
+
+// unavailable writes a short plain-text error with the reason in a header,
+// as HTTP.sys names it in httperr.log.
+func unavailable(w http.ResponseWriter, status int, reason, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Poolctl-Reason", reason)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "%d %s: %s\n", status, http.StatusText(status), msg)
+}
+
+// SiteStatus reports each configured site's state and listening addresses.
+func (f *Front) SiteStatus(cfg *store.Config) []hostapi.SiteStatus {
+	t := f.routes.Load()
+	var out []hostapi.SiteStatus
+	for _, s := range cfg.Sites {
+		st := hostapi.SiteStatus{Name: s.Name, State: "Stopped"}
+		for key, pr := range t.ports {
+			for _, b := range pr.bindings {
+				if strings.EqualFold(b.site.name, s.Name) {
+					st.State = "Started"
+					st.Listening = append(st.Listening, key.addr)
+					break
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}

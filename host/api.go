@@ -1,0 +1,97 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/poolctl/poolctl/events"
+	"github.com/poolctl/poolctl/hostapi"
+)
+
+// routes registers the control API.
+func (h *Host) routes(s *hostapi.Server) {
+	s.Handle("POST /v1/reconcile", hostapi.Write, func(ctx context.Context, _ *http.Request) (any, error) {
+		return nil, h.Reconcile(ctx)
+	})
+	s.Handle("GET /v1/apppools", hostapi.Read, func(context.Context, *http.Request) (any, error) {
+		var out []hostapi.PoolStatus
+		for _, p := range h.manager.Pools() {
+			out = append(out, p.Status())
+		}
+		return out, nil
+	})
+	s.Handle("POST /v1/apppools/{name}/start", hostapi.Write, func(ctx context.Context, r *http.Request) (any, error) {
+		// Pick up the autoStart the tool just saved, then make sure the
+		// pool runs: a pool stopped by rapid-fail protection has autoStart
+		// set already and needs the explicit start.
+		if err := h.Reconcile(ctx); err != nil {
+			return nil, err
+		}
+		p, err := h.manager.Lookup(r.PathValue("name"))
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Start(ctx); err != nil && !errors.Is(err, hostapi.ErrAlreadyInState) {
+			return nil, err
+		}
+		return p.Status(), nil
+	})
+	s.Handle("POST /v1/apppools/{name}/stop", hostapi.Write, func(ctx context.Context, r *http.Request) (any, error) {
+		if err := h.Reconcile(ctx); err != nil {
+			return nil, err
+		}
+		p, err := h.manager.Lookup(r.PathValue("name"))
+		if err != nil {
+			return nil, err
+		}
+		if p.Status().State == "Stopped" {
+			return p.Status(), nil
+		}
+		if err := p.Stop(ctx, "an administrator stopped the pool"); err != nil {
+			return nil, err
+		}
+		return p.Status(), nil
+	})
+	s.Handle("POST /v1/apppools/{name}/recycle", hostapi.Write, func(ctx context.Context, r *http.Request) (any, error) {
+		p, err := h.manager.Lookup(r.PathValue("name"))
+		if err != nil {
+			return nil, err
+		}
+		res, err := p.Recycle(ctx, events.RecycleOnDemand, "an administrator asked for a recycle")
+		if err != nil {
+			return nil, err
+		}
+		return hostapi.RecycleResult{Pool: p.Name(), OldWorkers: res.Old, NewWorkers: res.New}, nil
+	})
+	s.Handle("GET /v1/workers", hostapi.Read, func(context.Context, *http.Request) (any, error) {
+		out := []hostapi.WorkerStatus{}
+		for _, p := range h.manager.Pools() {
+			out = append(out, p.Status().Workers...)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
+		for i := range out {
+			out[i].Identity = hostIdentity()
+		}
+		return out, nil
+	})
+	s.Handle("GET /v1/requests", hostapi.Read, func(context.Context, *http.Request) (any, error) {
+		now := time.Now()
+		out := []hostapi.RequestStatus{}
+		for _, p := range h.manager.Pools() {
+			out = append(out, p.Requests(now)...)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+		return out, nil
+	})
+	s.Handle("GET /v1/sites", hostapi.Read, func(context.Context, *http.Request) (any, error) {
+		cfg := h.config()
+		if cfg == nil {
+			return nil, fmt.Errorf("%w: the host has no configuration yet", hostapi.ErrUnavailable)
+		}
+		return h.front.SiteStatus(cfg), nil
+	})
+}

@@ -1,0 +1,209 @@
+// Package host is `poolctl host`: it reads the store, runs every pool
+// through apppool, fronts HTTP for every started site, serves the control
+// API on the unix socket, and reconciles what runs with the store whenever
+// the tool says so, on SIGHUP, and when the store file changes.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/poolctl/poolctl/apppool"
+	"github.com/poolctl/poolctl/events"
+	"github.com/poolctl/poolctl/front"
+	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/store"
+)
+
+// Options configure a host.
+type Options struct {
+	StorePath     string
+	Socket        string
+	StateDir      string
+	OperatorGroup string // group whose members may use write routes; "" for none
+	Self          string // the poolctl binary, for the built-in worker
+	Logger        *slog.Logger
+}
+
+// DefaultStateDir is /var/lib/poolctl for root and the XDG state directory
+// otherwise.
+func DefaultStateDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/poolctl"
+	}
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = os.TempDir()
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "poolctl")
+}
+
+// Host is a running host.
+type Host struct {
+	opts    Options
+	store   *store.Store
+	manager *apppool.Manager
+	front   *front.Front
+	events  *events.Recorder
+	logger  *slog.Logger
+
+	reconcileMu sync.Mutex
+	cfgMu       sync.Mutex
+	cfg         *store.Config // the configuration that runs
+}
+
+// Run runs the host until ctx is done, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish within the pools'
+// shutdownTimeLimit, and stops every worker.
+func Run(ctx context.Context, opts Options) error {
+	h, err := start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return h.serve(ctx)
+}
+
+func start(ctx context.Context, opts Options) (*Host, error) {
+	logger := opts.Logger
+	st := store.Open(opts.StorePath)
+	cfg, err := st.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load store: %w", err)
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	rec, err := events.Open(opts.StateDir, logger)
+	if err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		logger.Warn("the host is not running as root: workers run as the host's own user and no per-pool identity is applied", "uid", os.Geteuid())
+	}
+	h := &Host{opts: opts, store: st, events: rec, logger: logger}
+	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv()}, rec, logger)
+	h.front = front.New(h.manager, logger)
+	// A binding that cannot listen (a port in use) or a pool that cannot
+	// start is reported and the rest serves: one bad site must not take
+	// the others down. apply logs the details.
+	_ = h.apply(ctx, cfg)
+	return h, nil
+}
+
+// workerEnv is the environment workers start from: the host's, without
+// poolctl's own and systemd's variables.
+func workerEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "POOLCTL_") || strings.HasPrefix(name, "LISTEN_") || name == "NOTIFY_SOCKET" || name == "WATCHDOG_USEC" || name == "WATCHDOG_PID" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// apply makes pools and listeners match cfg.
+func (h *Host) apply(ctx context.Context, cfg *store.Config) error {
+	h.reconcileMu.Lock()
+	defer h.reconcileMu.Unlock()
+	// Pools first, so new sites find their pools.
+	perr := h.manager.Reconcile(ctx, cfg)
+	ferr := h.front.Apply(ctx, cfg)
+	h.cfgMu.Lock()
+	h.cfg = cfg
+	h.cfgMu.Unlock()
+	if err := errors.Join(perr, ferr); err != nil {
+		h.logger.Error("reconcile", "err", err)
+		return err
+	}
+	return nil
+}
+
+// Reconcile reloads the store and applies it. A store that fails to load
+// leaves the running configuration untouched and is reported.
+func (h *Host) Reconcile(ctx context.Context) error {
+	cfg, err := h.store.Load(ctx)
+	if err != nil {
+		h.logger.Error("store did not load; the running configuration stays", "err", err)
+		return fmt.Errorf("the store did not load, the host keeps its running configuration: %w", err)
+	}
+	return h.apply(ctx, cfg)
+}
+
+func (h *Host) config() *store.Config {
+	h.cfgMu.Lock()
+	defer h.cfgMu.Unlock()
+	return h.cfg
+}
+
+func (h *Host) serve(ctx context.Context) error {
+	gid := -1
+	var opName string
+	if h.opts.OperatorGroup != "" {
+		g, err := user.LookupGroup(h.opts.OperatorGroup)
+		if err != nil {
+			return fmt.Errorf("operator group %q: %w", h.opts.OperatorGroup, err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+		opName = g.Name
+	}
+	ln, err := hostapi.Listen(h.opts.Socket, gid)
+	if err != nil {
+		h.shutdown()
+		return err
+	}
+	api := hostapi.NewServer(hostapi.ServerOptions{HostUID: os.Geteuid(), OperatorGroup: gid, OperatorName: opName, Logger: h.logger})
+	h.routes(api)
+	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
+	apiDone := make(chan error, 1)
+	go func() { apiDone <- api.Serve(apiCtx, ln) }()
+	h.logger.Info("poolctl host ready", "socket", h.opts.Socket, "store", h.opts.StorePath, "listening", h.front.Addrs())
+	go h.watch(ctx)
+	<-ctx.Done()
+	h.logger.Info("shutting down: finishing requests in flight")
+	h.shutdown()
+	stopAPI()
+	<-apiDone
+	return nil
+}
+
+// shutdown stops the front (requests in flight finish) and every pool.
+func (h *Host) shutdown() {
+	grace := 90 * time.Second
+	if cfg := h.config(); cfg != nil {
+		grace = maxShutdown(cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace+5*time.Second)
+	defer cancel()
+	if err := h.front.Shutdown(ctx); err != nil {
+		h.logger.Warn("front shutdown", "err", err)
+	}
+	h.manager.Shutdown(ctx)
+	h.events.Close()
+}
+
+// maxShutdown is the longest shutdownTimeLimit of any pool.
+func maxShutdown(cfg *store.Config) time.Duration {
+	var d time.Duration
+	f := store.PoolSchema.Field("processModel.shutdownTimeLimit")
+	for i := range cfg.ApplicationPools {
+		v, _ := cfg.Effective(&cfg.ApplicationPools[i], f)
+		d = max(d, v.(store.TimeSpan).Duration())
+	}
+	return d
+}

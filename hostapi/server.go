@@ -1,0 +1,186 @@
+package hostapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/poolctl/poolctl/store"
+)
+
+// Access is what a route needs from its caller.
+type Access int
+
+// Route access levels: anyone who can open the socket may read; writes need
+// root, the host's own uid, or membership of the operator group.
+const (
+	Read Access = iota
+	Write
+)
+
+// Error codes of ErrorBody, mapped from and back to sentinel errors.
+const (
+	CodeNotFound     = "not_found"
+	CodeInvalid      = "invalid"
+	CodeConflict     = "conflict"
+	CodeAlready      = "already_in_state"
+	CodeForbidden    = "permission_denied"
+	CodeUnavailable  = "unavailable"
+	CodeInternal     = "internal"
+	CodeBadVersion   = "bad_version"
+	CodeRecycleFail  = "recycle_failed"
+	codeUnknownRoute = "unknown_route"
+)
+
+// Errors a handler returns to pick the reply's code. Anything else is
+// internal.
+var (
+	ErrConflict       = errors.New("conflict")
+	ErrAlreadyInState = errors.New("already in the requested state")
+	ErrUnavailable    = errors.New("unavailable")
+	ErrRecycleFailed  = errors.New("recycle failed")
+)
+
+// HandlerFunc serves one route: it gets the request and returns a value to
+// send as JSON, or an error.
+type HandlerFunc func(ctx context.Context, r *http.Request) (any, error)
+
+// ServerOptions says who may write.
+type ServerOptions struct {
+	HostUID       int // the host's own uid
+	OperatorGroup int // gid whose members may write; -1 for none
+	OperatorName  string
+	Logger        *slog.Logger
+}
+
+// Server is the host's side of the control API.
+type Server struct {
+	opts ServerOptions
+	mux  *http.ServeMux
+	srv  *http.Server
+}
+
+// NewServer returns a server with no routes but /v1/ping.
+func NewServer(opts ServerOptions) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s.Handle("GET /v1/ping", Read, func(context.Context, *http.Request) (any, error) {
+		return map[string]string{"status": "ok"}, nil
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, ErrorBody{Code: codeUnknownRoute, Error: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+	})
+	return s
+}
+
+// Handle registers a route ("POST /v1/apppools/{name}/recycle").
+func (s *Server) Handle(pattern string, access Access, h HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(VersionHeader, Version)
+		if v := r.Header.Get(VersionHeader); v != "" && v != Version {
+			writeError(w, http.StatusBadRequest, ErrorBody{Code: CodeBadVersion,
+				Error: fmt.Sprintf("this host speaks control API version %s, the tool %s: use the poolctl binary that matches the host", Version, v)})
+			return
+		}
+		peer, _ := PeerFrom(r.Context())
+		if access == Write {
+			if err := s.authorizeWrite(peer); err != nil {
+				s.opts.Logger.Warn("control API write refused", "uid", peer.UID, "pid", peer.PID, "route", pattern)
+				writeError(w, http.StatusForbidden, ErrorBody{Code: CodeForbidden, Error: err.Error()})
+				return
+			}
+		}
+		out, err := h(r.Context(), r)
+		if err != nil {
+			status, body := errorReply(err)
+			writeError(w, status, body)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if out == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	})
+}
+
+func (s *Server) authorizeWrite(p Peer) error {
+	if p.UID == 0 || p.UID == s.opts.HostUID {
+		return nil
+	}
+	if s.opts.OperatorGroup >= 0 && (p.GID == s.opts.OperatorGroup || slices.Contains(groupsOf(p.PID), s.opts.OperatorGroup)) {
+		return nil
+	}
+	who := fmt.Sprintf("root or uid %d", s.opts.HostUID)
+	if s.opts.OperatorGroup >= 0 {
+		who += fmt.Sprintf(" or members of group %s (%d)", s.opts.OperatorName, s.opts.OperatorGroup)
+	}
+	return fmt.Errorf("uid %d may not change the host: writes need %s", p.UID, who)
+}
+
+func errorReply(err error) (int, ErrorBody) {
+	b := ErrorBody{Error: err.Error()}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, ErrorBody{Code: CodeNotFound, Error: b.Error}
+	case errors.Is(err, store.ErrInvalid):
+		return http.StatusBadRequest, ErrorBody{Code: CodeInvalid, Error: b.Error}
+	case errors.Is(err, ErrAlreadyInState):
+		return http.StatusConflict, ErrorBody{Code: CodeAlready, Error: b.Error}
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict, ErrorBody{Code: CodeConflict, Error: b.Error}
+	case errors.Is(err, ErrRecycleFailed):
+		return http.StatusInternalServerError, ErrorBody{Code: CodeRecycleFail, Error: b.Error}
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, ErrorBody{Code: CodeUnavailable, Error: b.Error}
+	}
+	return http.StatusInternalServerError, ErrorBody{Code: CodeInternal, Error: b.Error}
+}
+
+func writeError(w http.ResponseWriter, status int, b ErrorBody) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(b)
+}
+
+// Serve answers control requests on ln until ctx is done, then shuts down,
+// letting requests in progress finish for up to 5 seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.srv = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			p, err := peerFromConn(c)
+			if err != nil {
+				p = Peer{UID: -1, GID: -1, PID: -1}
+			}
+			return context.WithValue(ctx, peerKey{}, p)
+		},
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("control API: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	<-errc
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("control API shutdown: %w", err)
+	}
+	return nil
+}

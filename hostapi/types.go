@@ -1,0 +1,49 @@
+package hostapi
+
+import "time"
+
+// PoolStatus is a pool's runtime state as the host reports it.
+type PoolStatus struct {
+	Name     string         `json:"name"`
+	State    string         `json:"state"`            // Started, Starting, Stopping, Stopped
+	Reason   string         `json:"reason,omitempty"` // why it is stopped
+	Disabled bool           `json:"disabled"`         // stopped by rapid-fail protection
+	Queue    int            `json:"queue"`            // requests waiting for a worker
+	Served   uint64         `json:"served"`           // requests served since the host started
+	Workers  []WorkerStatus `json:"workers"`
+}
+
+// WorkerStatus is one worker process.
+type WorkerStatus struct {
+	PID       int       `json:"pid"`
+	ID        int       `json:"id"` // POOLCTL_WORKER_ID
+	Pool      string    `json:"pool"`
+	State     string    `json:"state"` // Ready, Suspended, Draining, Stopping ...
+	Addr      string    `json:"addr"`
+	Identity  string    `json:"identity"`
+	Started   time.Time `json:"started"`
+	Requests  uint64    `json:"requests"` // served so far
+	InFlight  int       `json:"inFlight"`
+	PrivateKB uint64    `json:"privateKB"`
+	VirtualKB uint64    `json:"virtualKB"`
+}
+
+// RequestStatus is one request queued or in flight.
+type RequestStatus struct {
+	ID        uint64 `json:"id"`
+	Method    string `json:"method"`
+	URL       string `json:"url"`
+	Client    string `json:"client"`
+	Site      string `json:"site"`
+	Pool      string `json:"pool"`
+	WorkerPID int    `json:"workerPid"` // 0 while queued
+	ElapsedMS int64  `json:"elapsedMs"`
+}
+
+// SiteStatus is a site's runtime state.
+type SiteStatus struct {
+	Name      string   `json:"name"`
+	State     string   `json:"state"`
+	Listening []string `json:"listening"` // addresses it listens on
+	Error     string   `json:"error,omitempty"`
+}

@@ -1,0 +1,288 @@
+package hosttest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries builds poolctl and the test worker once per test run.
+func binaries(t *testing.T) (poolctl, testworker string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "poolctl-hosttest-bin")
+		if buildErr != nil {
+			return
+		}
+		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		for _, b := range []struct{ out, pkg string }{
+			{"poolctl", "github.com/poolctl/poolctl"},
+			{"testworker", "github.com/poolctl/poolctl/testdata/workers/testworker"},
+		} {
+			cmd := exec.Command(gobin, "build", "-o", filepath.Join(binDir, b.out), b.pkg)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "poolctl"), filepath.Join(binDir, "testworker")
+}
+
+// hostEnv is one isolated host: its store, socket, state directory and
+// site port.
+type hostEnv struct {
+	t          *testing.T
+	dir        string
+	store      string
+	socket     string
+	state      string
+	bin        string
+	testworker string
+	port       int
+	host       *exec.Cmd
+	hostDone   chan error
+	hostLog    *bytes.Buffer
+	logMu      *sync.Mutex
+}
+
+func newHostEnv(t *testing.T) *hostEnv {
+	t.Helper()
+	bin, tw := binaries(t)
+	dir := t.TempDir()
+	sockDir, err := os.MkdirTemp("", "pch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	e := &hostEnv{t: t, dir: dir, store: filepath.Join(dir, "etc", "applicationHost.toml"),
+		socket: filepath.Join(sockDir, "host.sock"), state: filepath.Join(dir, "state"),
+		bin: bin, testworker: tw, port: freePort(t), hostLog: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	// The default site listens on a free loopback port, not 8080.
+	e.run("set", "site", "Default Web Site", fmt.Sprintf("/bindings:http/127.0.0.1:%d:", e.port))
+	t.Cleanup(e.stopHost)
+	return e
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// poolctl runs the tool against this host's store and socket.
+func (e *hostEnv) poolctl(args ...string) (stdout, stderr string, code int) {
+	full := append([]string{"--config", e.store, "--socket", e.socket, "--timeout", "60s"}, args...)
+	cmd := exec.Command(e.bin, full...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		e.t.Fatalf("poolctl %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// run runs the tool and fails the test unless it exits 0.
+func (e *hostEnv) run(args ...string) string {
+	e.t.Helper()
+	out, errs, code := e.poolctl(args...)
+	if code != 0 {
+		e.t.Fatalf("poolctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+// addTestPool adds a pool running the test worker with extra settings,
+// and an application at path of the default site in it.
+func (e *hostEnv) addTestPool(name, path string, settings ...string) {
+	e.t.Helper()
+	args := append([]string{"add", "apppool", "/name:" + name, "/processModel.command:" + e.testworker,
+		"/processModel.pingPath:/health", "/processModel.startupTimeLimit:00:00:20", "/processModel.shutdownTimeLimit:00:00:10"}, settings...)
+	e.run(args...)
+	if path == "/" {
+		e.run("set", "app", "Default Web Site/", "/applicationPool:"+name)
+		return
+	}
+	e.run("add", "app", "/site.name:Default Web Site", "/path:"+path, "/physicalPath:"+e.dir, "/applicationPool:"+name)
+}
+
+type syncWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (s syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// startHost starts `poolctl host` and waits until it answers on its socket
+// and listens on the site port.
+func (e *hostEnv) startHost() {
+	e.t.Helper()
+	cmd := exec.Command(e.bin, "--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug")
+	cmd.Stdout = syncWriter{e.logMu, e.hostLog}
+	cmd.Stderr = syncWriter{e.logMu, e.hostLog}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.host = cmd
+	e.hostDone = make(chan error, 1)
+	go func() { e.hostDone <- cmd.Wait() }()
+	waitFor(e.t, 15*time.Second, "host ready", func() error {
+		select {
+		case err := <-e.hostDone:
+			e.hostDone <- err
+			return fmt.Errorf("host exited: %v\n%s", err, e.log())
+		default:
+		}
+		if _, _, code := e.poolctl("list", "wp"); code != 0 {
+			return fmt.Errorf("socket not answering")
+		}
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", e.port), time.Second)
+		if err != nil {
+			return err
+		}
+		c.Close()
+		return nil
+	})
+}
+
+func (e *hostEnv) log() string {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	return e.hostLog.String()
+}
+
+// stopHost stops the host with SIGTERM and waits for it.
+func (e *hostEnv) stopHost() {
+	if e.host == nil {
+		return
+	}
+	_ = e.host.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.hostDone:
+	case <-time.After(60 * time.Second):
+		_ = e.host.Process.Kill()
+		<-e.hostDone
+		e.t.Errorf("host did not stop within 60s after SIGTERM\n%s", e.log())
+	}
+	e.host = nil
+}
+
+// killHost kills the host with SIGKILL.
+func (e *hostEnv) killHost() {
+	_ = e.host.Process.Kill()
+	<-e.hostDone
+	e.host = nil
+}
+
+// url is the address of path on the default site.
+func (e *hostEnv) url(path string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s", e.port, path)
+}
+
+var client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+// get fetches path and returns status and body.
+func (e *hostEnv) get(path string) (int, string, http.Header) {
+	e.t.Helper()
+	resp, err := client.Get(e.url(path))
+	if err != nil {
+		e.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// workers returns the pids of a pool's workers from `list wp`.
+func (e *hostEnv) workers(pool string) []int {
+	out := e.run("list", "wp", "/apppool.name:"+pool, "/text:wp.name")
+	var pids []int
+	for _, f := range strings.Fields(out) {
+		n, err := strconv.Atoi(f)
+		if err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
+// waitFor polls cond until it returns nil or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	delay := 10 * time.Millisecond
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not within %s: %v", what, d, err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+	}
+}
+
+// alive reports whether a process exists (and is not a zombie).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// procState returns the state letter of /proc/<pid>/stat.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return ""
+	}
+	return s[i+2 : i+3]
+}

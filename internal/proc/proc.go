@@ -1,0 +1,318 @@
+// Package proc holds the low-level process primitives of the poolctl host:
+// starting a worker in its own process group so that it dies with the host,
+// signalling and stopping the whole group, sampling resource use from /proc,
+// and probing a worker until it is ready.
+//
+// The package is Linux-only: it relies on process groups, the parent-death
+// signal (prctl PR_SET_PDEATHSIG), waitid(2) and the /proc file system.
+//
+// # Lifetime of a process group
+//
+// [Start] puts the worker in a new process group whose id is the worker's
+// pid. When the worker (the group leader) exits, for whatever reason, every
+// process still left in its group is sent SIGKILL before the leader is
+// reaped, so a worker never leaves orphans behind (the same rule as systemd's
+// KillMode=control-group when a service's main process exits). A worker that
+// runs children should therefore wait for them before it exits. Killing the
+// remains while the leader is still an unreaped zombie is what makes group
+// signals safe: the group id cannot be reused until the leader is reaped.
+//
+// The package reaps its own children with waitid(P_PID, pid). The rest of the
+// program must not reap with wait(-1) (as a subreaper would), or exit states
+// get lost.
+package proc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ioDrainLimit bounds how long the reaper waits, after the worker has exited
+// and its group has been killed, for the stdout/stderr copiers to reach EOF.
+// Only a process that left the group (setsid) while keeping the pipes open
+// can make it expire; the pipes are then closed under it.
+const ioDrainLimit = time.Second
+
+// maxEINTR bounds the retries of an interrupted waitid.
+const maxEINTR = 1000
+
+// Spec describes a process to start.
+type Spec struct {
+	// Path is the program. Without a slash it is looked up in the PATH of
+	// Env when Env sets PATH, otherwise in the host's PATH; only absolute
+	// PATH entries are searched. A relative path with a slash is relative
+	// to Dir.
+	Path string
+	// Args are the arguments after the program name.
+	Args []string
+	// Dir is the working directory ("" = the host's).
+	Dir string
+	// Env is the complete environment; nil means an empty one (nothing is
+	// inherited from the host).
+	Env []string
+	// Stdout receives the process's standard output (e.g. a log file); nil
+	// discards it. A writer that is not an *os.File is fed by a goroutine
+	// through a pipe, and must be safe for concurrent use if it is shared
+	// with other processes.
+	Stdout io.Writer
+	// Stderr receives the standard error, like Stdout. When it is the same
+	// writer as Stdout, both streams share one pipe.
+	Stderr io.Writer
+	// Credential runs the process as this uid/gid/groups; nil runs it as
+	// the host. Switching identity needs root (or CAP_SETUID/CAP_SETGID).
+	Credential *syscall.Credential
+}
+
+// Process is a started process in its own process group; the group id is
+// Pid. Its methods are safe for concurrent use.
+type Process struct {
+	// Pid is the process id, which is also its process group id.
+	Pid int
+	// Started is when the process was started.
+	Started time.Time
+
+	cmd  *exec.Cmd
+	done chan struct{}
+
+	mu     sync.Mutex
+	exited bool             // the leader has exited (it may not be reaped yet)
+	state  *os.ProcessState // set just before done is closed
+}
+
+// Start starts the process in a new process group with SIGKILL as its
+// parent-death signal. The fork happens on a goroutine locked to its OS
+// thread, which stays locked until the process is reaped, so the child dies
+// with the host even when the host is killed with SIGKILL (and never when a
+// Go runtime thread merely exits).
+//
+// The same goroutine then waits for the process: when it exits, the rest of
+// its group is killed, it is reaped, its output is drained and [Process.Done]
+// is closed.
+func Start(spec Spec) (*Process, error) {
+	if spec.Path == "" {
+		return nil, errors.New("start process: empty path")
+	}
+	path, err := lookPath(spec.Path, spec.Env)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
+	}
+	env := spec.Env
+	if env == nil {
+		env = []string{}
+	}
+	cmd := &exec.Cmd{
+		Path:   path,
+		Args:   append([]string{spec.Path}, spec.Args...),
+		Dir:    spec.Dir,
+		Env:    env,
+		Stdout: spec.Stdout,
+		Stderr: spec.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{
+			Setpgid:    true,
+			Pdeathsig:  syscall.SIGKILL,
+			Credential: spec.Credential,
+		},
+		WaitDelay: ioDrainLimit,
+	}
+	p := &Process{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go p.run(started)
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
+	}
+	return p, nil
+}
+
+// run forks the process and supervises it until it is reaped. It runs on its
+// own goroutine, locked to its OS thread for the whole life of the child:
+// the kernel delivers the parent-death signal when the forking thread exits,
+// and a locked thread is never handed to another goroutine (which might lock
+// it and exit, making the runtime retire it).
+func (p *Process) run(started chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	if err := p.cmd.Start(); err != nil {
+		started <- err
+		return
+	}
+	p.Pid = p.cmd.Process.Pid
+	p.Started = time.Now()
+	started <- nil
+
+	// Wait for the exit without reaping, so that the process group cannot
+	// be reused while its remains are killed.
+	werr := waitExited(p.Pid)
+	p.mu.Lock()
+	p.exited = true
+	if werr == nil {
+		// The group may hold children the worker left behind; the
+		// leader's zombie keeps the group id reserved meanwhile.
+		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+	}
+	p.mu.Unlock()
+
+	// Reap and drain the output. Wait's error is deliberately dropped: a
+	// non-zero exit is in the state, and an ErrWaitDelay only says that an
+	// escaped process held the pipes.
+	_ = p.cmd.Wait()
+
+	p.mu.Lock()
+	p.state = p.cmd.ProcessState
+	p.mu.Unlock()
+	close(p.done)
+}
+
+// waitExited blocks until the child pid has exited, leaving it a zombie.
+func waitExited(pid int) error {
+	var info unix.Siginfo
+	for range maxEINTR {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			if err != nil {
+				return fmt.Errorf("waitid %d: %w", pid, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("waitid %d: %w", pid, unix.EINTR)
+}
+
+// lookPath resolves a program name without a slash in the PATH of env, or
+// the host's PATH when env has none.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	pathList, ok := "", false
+	for _, kv := range env {
+		if v, found := strings.CutPrefix(kv, "PATH="); found {
+			pathList, ok = v, true // the last one wins, as in getenv
+		}
+	}
+	if !ok {
+		pathList = os.Getenv("PATH")
+	}
+	for _, dir := range filepath.SplitList(pathList) {
+		if !filepath.IsAbs(dir) {
+			continue // never run a program from a relative PATH entry
+		}
+		candidate := filepath.Join(dir, file)
+		fi, err := os.Stat(candidate)
+		if err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("%q not found in PATH: %w", file, exec.ErrNotFound)
+}
+
+// Done is closed when the process has exited and been reaped (and its output
+// has been drained, which takes at most about a second after the exit).
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Exit returns the exit state after Done (nil before). It is also nil after
+// Done if the state could not be collected, which happens only when another
+// part of the program reaped the child.
+func (p *Process) Exit() *os.ProcessState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state
+}
+
+// Signal sends sig to the whole process group (children included). Once the
+// process has exited it sends nothing and returns an error wrapping
+// os.ErrProcessDone.
+func (p *Process) Signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited {
+		return fmt.Errorf("signal %v to process group %d: %w", sig, p.Pid, os.ErrProcessDone)
+	}
+	// The leader is not reaped before p.exited is set under p.mu, so the
+	// group id still names this group here.
+	err := syscall.Kill(-p.Pid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %v to process group %d: %w", sig, p.Pid, os.ErrProcessDone)
+	}
+	if err != nil {
+		return fmt.Errorf("signal %v to process group %d: %w", sig, p.Pid, err)
+	}
+	return nil
+}
+
+// Stop asks the group to end with SIGTERM, waits up to grace, then sends
+// SIGKILL to the group, and returns once the process is reaped (or ctx is
+// done). It reports whether SIGKILL was needed. Stopping an exited process
+// is not an error.
+//
+// SIGTERM is followed by SIGCONT, so a suspended group can act on it. A
+// grace of zero or less sends SIGKILL at once. If ctx is done before grace
+// has passed, Stop sends SIGKILL without waiting further, so the process
+// still ends and is reaped, and returns ctx's error. Reaping never depends on
+// Stop: the goroutine started by [Start] reaps the process whenever it exits.
+func (p *Process) Stop(ctx context.Context, grace time.Duration) (killed bool, err error) {
+	select {
+	case <-p.done:
+		return false, nil
+	default:
+	}
+	if grace > 0 {
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			if errors.Is(err, os.ErrProcessDone) {
+				return false, p.waitDone(ctx)
+			}
+			return false, fmt.Errorf("stop: %w", err)
+		}
+		if err := p.Signal(syscall.SIGCONT); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			return false, fmt.Errorf("stop: %w", err)
+		}
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-p.done:
+			return false, nil
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+	}
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		if errors.Is(err, os.ErrProcessDone) {
+			return false, p.waitDone(ctx)
+		}
+		return false, fmt.Errorf("stop: %w", err)
+	}
+	return true, p.waitDone(ctx)
+}
+
+// waitDone waits until the process is reaped or ctx is done.
+func (p *Process) waitDone(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop process %d: waiting for it to be reaped: %w", p.Pid, ctx.Err())
+	}
+}
+
+// Suspend sends SIGSTOP to the group.
+func (p *Process) Suspend() error { return p.Signal(syscall.SIGSTOP) }
+
+// Resume sends SIGCONT to the group.
+func (p *Process) Resume() error { return p.Signal(syscall.SIGCONT) }

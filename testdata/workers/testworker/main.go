@@ -1,0 +1,71 @@
+// Command testworker is a worker for poolctl's host tests. It listens on
+// 127.0.0.1:$PORT like any worker, and misbehaves on request:
+//
+//	TW_READY_DELAY=2s   wait before listening (a slow start)
+//	TW_EXIT_AT_START=3  exit with this code at once (a crash at start)
+//	GET /               "pid=<pid> worker=<id> pool=<pool>"
+//	GET /sleep?ms=N     answer after N milliseconds
+//	GET /die            exit abruptly while the request is in flight
+//	POST /echo          echo the body
+//	GET /health         200
+//
+// SIGTERM makes it stop accepting and finish what it holds.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if code := os.Getenv("TW_EXIT_AT_START"); code != "" {
+		n, _ := strconv.Atoi(code)
+		fmt.Fprintln(os.Stderr, "testworker: exiting at start as asked")
+		os.Exit(n)
+	}
+	if d, err := time.ParseDuration(os.Getenv("TW_READY_DELAY")); err == nil {
+		time.Sleep(d)
+	}
+	ident := fmt.Sprintf("pid=%d worker=%s pool=%s", os.Getpid(), os.Getenv("POOLCTL_WORKER_ID"), os.Getenv("POOLCTL_APPPOOL"))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, ident)
+	})
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprintln(w, ident)
+	})
+	mux.HandleFunc("/die", func(w http.ResponseWriter, r *http.Request) {
+		os.Exit(7)
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(w, r.Body)
+	})
+	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		fmt.Fprintln(os.Stderr, "testworker:", err)
+		os.Exit(1)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+}
