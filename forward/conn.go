@@ -53,7 +53,7 @@ type conn struct {
 	reused bool   // popped from the idle stack (not freshly dialed)
 
 	// Per-request watch of the client's context (see watchDelay).
-	ctx   context.Context // nil: nothing to watch
+	ctx   context.Context // the request's context; nil between requests
 	stop  func() bool     // non-nil once the watch is armed
 	reads int             // reads made under watchDelay in this request
 	dl    bool            // a watchDelay read deadline may be set on nc
@@ -96,14 +96,13 @@ func (c *conn) alive() bool {
 	return probeAlive(c.raw)
 }
 
-// watch starts a request: its client context is watched lazily.
+// watch starts a request: its client context is watched lazily. (Calling
+// ctx.Done here would allocate the context's channel for nothing when the
+// watch is never armed.)
 func (c *conn) watch(ctx context.Context) {
 	c.stop = nil
 	c.reads = 0
-	c.ctx = nil
-	if ctx.Done() != nil {
-		c.ctx = ctx
-	}
+	c.ctx = ctx
 }
 
 // arm registers the client-context watch now, if it is not armed yet,

@@ -65,10 +65,17 @@ func (c *conn) writeHead(r *http.Request, mode bodyMode, upgrade bool) error {
 
 	h := r.Header
 	connTokens := h["Connection"]
+	var te, prior []string
+	present := false
 	for k, vv := range h {
 		switch k {
-		case "Host", "Content-Length", "Expect",
-			"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
+		case "Te":
+			te = vv
+			continue
+		case "X-Forwarded-For":
+			prior, present = vv, true
+			continue
+		case "Host", "Content-Length", "Expect", "X-Forwarded-Proto", "X-Forwarded-Host":
 			continue
 		}
 		if hopByHop(k) || !validToken(k) {
@@ -87,13 +94,12 @@ func (c *conn) writeHead(r *http.Request, mode bodyMode, upgrade bool) error {
 			writeField(bw, "Upgrade", v)
 		}
 	}
-	if hasToken(h["Te"], "trailers") {
+	if len(te) > 0 && hasToken(te, "trailers") {
 		bw.WriteString("Te: trailers\r\n")
 	}
 
 	// X-Forwarded-*: append the client to X-Forwarded-For; a nil entry in
 	// the map (as with httputil.ReverseProxy) means "do not send it".
-	prior, present := h["X-Forwarded-For"]
 	ip := clientIP(r.RemoteAddr)
 	if !(present && prior == nil) && (ip != "" || len(prior) > 0) {
 		bw.WriteString("X-Forwarded-For: ")
@@ -339,36 +345,33 @@ func (c *conn) copyBody(r *http.Request, bc *bodyCopy) error {
 	return bw.Flush()
 }
 
-// finish waits for the body copy to end. If the response is already
-// complete (the backend answered before reading the whole body), it first
-// unblocks the goroutine: a write deadline for the backend side and, if it
-// may be blocked on the client, a read deadline for the client side. It
-// returns the copy's result.
-func (bc *bodyCopy) finish(c *conn, w http.ResponseWriter, abort bool) error {
-	if abort {
-		select {
-		case err := <-bc.done:
-			return err
-		default:
-		}
-		_ = c.nc.SetWriteDeadline(aLongTimeAgo)
-		rc := http.NewResponseController(w)
-		unblocked := false
-		if bc.reading.Load() {
-			unblocked = rc.SetReadDeadline(aLongTimeAgo) == nil
-		}
-		err := <-bc.done
-		if unblocked {
-			_ = rc.SetReadDeadline(time.Time{})
-		}
-		if err == nil {
-			// The whole body went out after all: the connection is
-			// still good once its deadline is cleared.
-			if derr := c.nc.SetWriteDeadline(time.Time{}); derr != nil {
-				return derr
-			}
-		}
+// finish waits for the body copy to end, first unblocking it if it is
+// still running (the response is complete, or failed, before the whole
+// body went out): a write deadline for the backend side and, if it may be
+// blocked on the client, a read deadline for the client side. It returns
+// the copy's result; nil means the whole body was sent.
+func (bc *bodyCopy) finish(c *conn, w http.ResponseWriter) error {
+	select {
+	case err := <-bc.done:
 		return err
+	default:
 	}
-	return <-bc.done
+	_ = c.nc.SetWriteDeadline(aLongTimeAgo)
+	rc := http.NewResponseController(w)
+	unblocked := false
+	if bc.reading.Load() {
+		unblocked = rc.SetReadDeadline(aLongTimeAgo) == nil
+	}
+	err := <-bc.done
+	if unblocked {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	if err == nil {
+		// The whole body went out after all: the connection is still
+		// good once its deadline is cleared.
+		if derr := c.nc.SetWriteDeadline(time.Time{}); derr != nil {
+			return derr
+		}
+	}
+	return err
 }

@@ -205,6 +205,7 @@ type respInfo struct {
 	length    int64
 	keepAlive bool // the connection may carry another request
 	stream    bool // flush to the client whenever the backend pauses
+	hasType   bool // the response has a Content-Type
 }
 
 // inspect works out framing and connection reuse from c.head.
@@ -238,6 +239,7 @@ func (c *conn) inspect(method string) (respInfo, error) {
 				return true
 			})
 		case "Content-Type":
+			info.hasType = true
 			eventStream = len(f.val) >= 17 && strings.EqualFold(f.val[:17], "text/event-stream")
 		}
 	}
@@ -304,6 +306,7 @@ func (c *conn) copyHeader(h http.Header, info respInfo) {
 			break
 		}
 	}
+	empty := len(h) == 0
 	// One backing array for all single values.
 	vals := make([]string, len(hd.fields))
 	for i := range hd.fields {
@@ -320,13 +323,30 @@ func (c *conn) copyHeader(h http.Header, info respInfo) {
 		case hasConn && c.connListed(k):
 			continue
 		}
-		if old, ok := h[k]; ok && len(old) > 0 {
-			h[k] = append(old, f.val)
-			continue
+		// When the map started empty, only a name repeated in this head
+		// needs appending; that is checked on the (short) field list
+		// rather than with a map lookup.
+		if !empty || c.seenBefore(i) {
+			if old, ok := h[k]; ok && len(old) > 0 {
+				h[k] = append(old, f.val)
+				continue
+			}
 		}
 		vals[i] = f.val
 		h[k] = vals[i : i+1 : i+1]
 	}
+}
+
+// seenBefore reports whether the field name at index i occurs earlier in
+// c.head.fields.
+func (c *conn) seenBefore(i int) bool {
+	k := c.head.fields[i].key
+	for j := range i {
+		if c.head.fields[j].key == k {
+			return true
+		}
+	}
+	return false
 }
 
 // copyTrailerDecl adds a Trailer declaration, without hop-by-hop names.

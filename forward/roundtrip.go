@@ -66,7 +66,7 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 		got, err := c.readHead()
 		if err != nil {
 			if bc != nil {
-				_ = bc.finish(c, w, true)
+				_ = bc.finish(c, w)
 			}
 			if mayRetry && !got && ctx.Err() == nil && !isTimeout(err) {
 				return true, nil
@@ -82,13 +82,13 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 		}
 		if s == http.StatusSwitchingProtocols {
 			if bc != nil {
-				_ = bc.finish(c, w, true)
+				_ = bc.finish(c, w)
 			}
 			return false, &Error{Stage: StageRead, Err: fmt.Errorf("%w: 101 to a request without Upgrade", ErrBadResponse)}
 		}
 		if informational++; informational > maxInformational {
 			if bc != nil {
-				_ = bc.finish(c, w, true)
+				_ = bc.finish(c, w)
 			}
 			return false, &Error{Stage: StageRead, Err: fmt.Errorf("%w: too many 1xx responses", ErrBadResponse)}
 		}
@@ -101,12 +101,12 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 	if bc != nil && !fullDuplex {
 		// The ResponseWriter cannot write while the body is read:
 		// finish (or abandon) the body first.
-		berr = bc.finish(c, w, true)
+		berr = bc.finish(c, w)
 		bc = nil
 	}
 	sent, err := c.relay(w, r)
 	if bc != nil {
-		berr = bc.finish(c, w, true)
+		berr = bc.finish(c, w)
 	}
 	if err != nil {
 		stage := StageBody
@@ -131,7 +131,7 @@ func (c *conn) relay(w http.ResponseWriter, r *http.Request) (sent bool, err err
 	c.head.keepAlive = info.keepAlive
 	h := w.Header()
 	c.copyHeader(h, info)
-	if _, ok := h["Content-Type"]; !ok && info.frame != frameNone {
+	if !info.hasType && info.frame != frameNone && h["Content-Type"] == nil {
 		// Relay the absence: stop net/http from sniffing a type.
 		h["Content-Type"] = nil
 	}

@@ -1,7 +1,6 @@
 package forward
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,15 +18,16 @@ func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &Error{Stage: StageDial, Err: err}
 	}
-	aborted := func() bool { return false }
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, c.abort)
-		aborted = func() bool { return !stop() }
+	// The answer may take long: watch the client from the start.
+	c.watch(ctx)
+	if err := c.arm(); err != nil {
+		c.close()
+		return &Error{Stage: StageDial, Err: err}
 	}
 	hijacked := false
 	defer func() {
-		aborted()
 		if !hijacked {
+			c.unwatch()
 			c.close()
 		}
 	}()
@@ -78,8 +78,9 @@ func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	// 101: from here on the connection is no longer HTTP.
-	if aborted() {
+	// 101: from here on the connection is no longer HTTP, and no longer
+	// tied to the request's context.
+	if !c.unwatch() {
 		return &Error{Stage: StageUpgrade, Err: gone(ctx, ctx.Err())}
 	}
 	cc, brw, err := http.NewResponseController(w).Hijack()

@@ -66,14 +66,15 @@ func (s *Store) Backups(c *Config) ([]Backup, error) {
 	return out, nil
 }
 
-// FindBackup returns the backup or snapshot with the name.
+// FindBackup returns the backup or snapshot with the name; names compare
+// case-insensitively, as every other name does.
 func (s *Store) FindBackup(c *Config, name string) (Backup, error) {
 	all, err := s.Backups(c)
 	if err != nil {
 		return Backup{}, err
 	}
 	for _, b := range all {
-		if b.Name == name {
+		if strings.EqualFold(b.Name, name) {
 			return b, nil
 		}
 	}
@@ -105,8 +106,8 @@ func (s *Store) AddBackup(ctx context.Context, name string, now time.Time) (stri
 		return "", fmt.Errorf("create backup directory: %w", err)
 	}
 	path := filepath.Join(s.BackupDir(), name+".toml")
-	if _, err := os.Stat(path); err == nil {
-		return "", Exists("backup", name, name)
+	if old, err := s.FindBackup(&Config{}, name); err == nil && !old.History {
+		return "", Exists("backup", name, old.Name)
 	}
 	if err := writeAtomic(path, data, 0o644); err != nil {
 		return "", err

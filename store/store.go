@@ -151,6 +151,7 @@ func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, *C
 		return false, err
 	}
 	defer unlock()
+	s.removeOrphanTemps()
 	old, err := os.ReadFile(s.Path)
 	mode := fs.FileMode(0o644)
 	switch {
@@ -217,4 +218,14 @@ func (s *Store) writeWelcome() error {
 		return nil
 	}
 	return writeAtomic(index, []byte(welcomePage), 0o644)
+}
+
+// removeOrphanTemps deletes temporary files of writers that were killed
+// before their rename. Writers create them only while holding the lock, so
+// any found by the lock holder belong to a dead writer.
+func (s *Store) removeOrphanTemps() {
+	matches, _ := filepath.Glob(filepath.Join(s.Dir(), "."+filepath.Base(s.Path)+".tmp-*"))
+	for _, m := range matches {
+		_ = os.Remove(m)
+	}
 }

@@ -731,7 +731,6 @@ func TestBackupsListFindDelete(t *testing.T) {
 	}{
 		{"Alpha", nil},
 		{"CFGHISTORY_0000000001", nil},
-		{"alpha", ErrNotFound},
 		{"missing", ErrNotFound},
 		{"notes", ErrNotFound},
 		{"other", ErrNotFound},
@@ -746,6 +745,10 @@ func TestBackupsListFindDelete(t *testing.T) {
 				t.Errorf("FindBackup(%q) = %+v", tt.name, b)
 			}
 		})
+	}
+	// Backup names compare case-insensitively, like every other name.
+	if b, err := s.FindBackup(c, "alpha"); err != nil || b.Name != "Alpha" {
+		t.Errorf(`FindBackup("alpha") = %+v, %v; want Alpha`, b, err)
 	}
 	for _, tt := range tests {
 		t.Run("delete "+tt.name, func(t *testing.T) {
@@ -872,5 +875,31 @@ func TestDefaultPath(t *testing.T) {
 				t.Errorf("DefaultPath = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestUpdateRemovesOrphanTemps: a temporary file left by a writer killed
+// before its rename is deleted by the next writer, which holds the lock.
+func TestUpdateRemovesOrphanTemps(t *testing.T) {
+	s := Open(filepath.Join(t.TempDir(), "applicationHost.toml"))
+	ctx := context.Background()
+	if _, err := s.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	orphan := filepath.Join(s.Dir(), ".applicationHost.toml.tmp-123456")
+	other := filepath.Join(s.Dir(), ".other.toml.tmp-1")
+	for _, p := range []string{orphan, other} {
+		if err := os.WriteFile(p, []byte("half a store"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Update(ctx, func(c *Config) error { c.Pool(DefaultPoolName).QueueLength = ptr(uint64(2000)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(orphan); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("orphan temp file still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temp was removed: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // poolNameForbidden are the characters IIS's applicationPoolName validator
@@ -69,7 +70,12 @@ func foldKey(s string) string {
 	}, s)
 }
 
+// hasControl reports control characters, and text that is not valid UTF-8
+// (which the store file cannot hold).
 func hasControl(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {
 			return true
@@ -215,6 +221,11 @@ func validateApps(s *Site, pools map[string]string) error {
 			}
 			if v.Path == "/" {
 				return invalidf("vdir", vid, "path", "the root virtual directory is the application's physicalPath; set that instead")
+			}
+			if other := s.App(strings.TrimSuffix(a.Path, "/") + v.Path); other != nil {
+				e := invalidf("vdir", vid, "path", "the URL path belongs to application %q, so the virtual directory could never be reached", AppName(s.Name, other.Path))
+				e.Hint = "pick another /path, or set that application's /physicalPath instead"
+				return e
 			}
 			if vseen[foldKey(v.Path)] {
 				return Exists("vdir", vid, vid)

@@ -1,0 +1,442 @@
+package hosttest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Load shape of the recycle tests: the issue's C=32 connections for D=10s.
+const (
+	recycleConns    = 32
+	recycleDuration = 10 * time.Second
+	recycleEvery    = time.Second // the next recycle starts at least this long after the previous one
+	loadHardLimit   = 60 * time.Second
+	loadMaxRequests = 2_000_000
+)
+
+// mixedPath sends one request in ten to /sleep?ms=20, so that some requests
+// are in flight on the old worker when dispatch switches.
+func mixedPath(c, n int) string {
+	if (c+n)%10 == 9 {
+		return "/sleep?ms=20"
+	}
+	return "/"
+}
+
+// recycleRun is one `poolctl recycle apppool` issued during a load.
+type recycleRun struct {
+	start, end time.Duration // on the load's time line
+	code       int
+	out        string // stdout and stderr
+	old, new   []int  // the pids it printed
+}
+
+// recycledRE matches the tool's report: "P" successfully recycled (workers 1,2 -> 3,4).
+var recycledRE = regexp.MustCompile(`successfully recycled \(workers ([0-9,]+) -> ([0-9,]+)\)`)
+
+// recycleOnce runs `poolctl recycle apppool pool` without touching t, so
+// that it can run on any goroutine.
+func (e *hostEnv) recycleOnce(pool string, t0 time.Time) recycleRun {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r := recycleRun{start: time.Since(t0)}
+	cmd := exec.CommandContext(ctx, e.bin, "--config", e.store, "--socket", e.socket, "--timeout", "60s", "recycle", "apppool", pool)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	r.end = time.Since(t0)
+	r.out = strings.TrimSpace(out.String())
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		r.code = -1
+		r.out += " (" + err.Error() + ")"
+	}
+	if m := recycledRE.FindStringSubmatch(r.out); m != nil {
+		r.old, r.new = parsePIDs(m[1]), parsePIDs(m[2])
+	}
+	return r
+}
+
+// parsePIDs parses "1,2,3".
+func parsePIDs(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// recycleLoop recycles pool back to back until window has passed since t0:
+// each recycle starts as soon as the previous one returned, but no sooner
+// than every after the previous one started.
+func (e *hostEnv) recycleLoop(pool string, t0 time.Time, window, every time.Duration) []recycleRun {
+	var runs []recycleRun
+	for time.Since(t0) < window {
+		r := e.recycleOnce(pool, t0)
+		runs = append(runs, r)
+		if r.code != 0 {
+			return runs // the test reports it; recycling on would only add noise
+		}
+		if wait := r.start + every - time.Since(t0); wait > 0 && r.start+every < window {
+			<-time.After(wait) // the cadence of the load scenario, not a wait for a condition
+		}
+	}
+	return runs
+}
+
+// stateSampler samples the states of a pool's workers with `list wp` until
+// stopped; it records the smallest number of Ready workers seen.
+type stateSampler struct {
+	samples  int
+	minReady int
+	worst    string // the listing with the fewest Ready workers
+	errs     []string
+}
+
+func (e *hostEnv) sampleStates(pool string, stop <-chan struct{}) *stateSampler {
+	s := &stateSampler{minReady: 1 << 30}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for n := 0; n < 1000; n++ {
+		select {
+		case <-stop:
+			return s
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := exec.CommandContext(ctx, e.bin, "--config", e.store, "--socket", e.socket,
+			"list", "wp", "/apppool.name:"+pool, "/text:state").Output()
+		cancel()
+		if err != nil {
+			s.errs = append(s.errs, err.Error())
+			continue
+		}
+		s.samples++
+		ready := strings.Count(string(out), "Ready")
+		if ready < s.minReady {
+			s.minReady, s.worst = ready, strings.Join(strings.Fields(string(out)), " ")
+		}
+	}
+	return s
+}
+
+// recycleScenario is the outcome of a load with recycles.
+type recycleScenario struct {
+	load     *loadResult
+	recycles []recycleRun
+	states   *stateSampler // nil unless sampled
+}
+
+// runRecycleScenario puts the issue's load (C connections, mixed paths) on
+// the pool and recycles it back to back for window (when recycle is set);
+// the load ends window after it started, or half a second after the last
+// recycle returned if that is later, so that every switch is under load.
+func (e *hostEnv) runRecycleScenario(pool string, window time.Duration, recycle, sampleStates bool) recycleScenario {
+	t0 := time.Now()
+	stop := make(chan struct{})
+	loadDone := make(chan *loadResult, 1)
+	go func() {
+		loadDone <- runLoad(loadSpec{Base: e.url(""), Path: mixedPath, Conns: recycleConns,
+			Duration: loadHardLimit, MaxRequests: loadMaxRequests, Start: t0}, stop)
+	}()
+	var sc recycleScenario
+	var wg sync.WaitGroup
+	if sampleStates {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc.states = e.sampleStates(pool, stop)
+		}()
+	}
+	if recycle {
+		sc.recycles = e.recycleLoop(pool, t0, window, recycleEvery)
+	}
+	tail := max(window-time.Since(t0), 500*time.Millisecond)
+	<-time.After(tail) // the rest of the load window
+	close(stop)
+	sc.load = <-loadDone
+	wg.Wait()
+	return sc
+}
+
+// warmUp makes sure the pool runs n workers before the load starts (the
+// pool starts them on demand).
+func (e *hostEnv) warmUp(pool string, n int) {
+	e.t.Helper()
+	waitFor(e.t, 30*time.Second, fmt.Sprintf("%d ready workers in %s", n, pool), func() error {
+		code, body, _ := e.get("/")
+		if code != 200 || pidOf(body) == 0 {
+			return fmt.Errorf("GET / = %d %q", code, body)
+		}
+		out := e.run("list", "wp", "/apppool.name:"+pool, "/text:state")
+		if got := strings.Count(out, "Ready"); got < n {
+			return fmt.Errorf("%d ready workers: %q", got, out)
+		}
+		return nil
+	})
+}
+
+// checkZeroLoss fails the test unless every request got a 2xx answer from
+// a worker, every recycle succeeded and printed old and new pids, at least
+// minRecycles recycles ran, the pids seen in answers changed at least
+// minRecycles times, and no request sent after a recycle returned was
+// answered by a worker it replaced.
+func checkZeroLoss(t *testing.T, e *hostEnv, sc recycleScenario, minRecycles int) {
+	t.Helper()
+	l := sc.load
+	t.Logf("load: %s", l.Summary())
+	if l.Requests < 1000 {
+		t.Errorf("only %d requests in the load window: the load did not run", l.Requests)
+	}
+	if l.Failed() > 0 {
+		t.Errorf("%d of %d requests failed (%d non-2xx, %d errors; statuses %v); first failures:\n  %s",
+			l.Failed(), l.Requests, l.Non2xx, l.Errors, l.Statuses, strings.Join(l.Failures, "\n  "))
+	}
+	replacedAt := map[int]time.Duration{} // old pid -> when the recycle replacing it returned
+	for i, r := range sc.recycles {
+		t.Logf("recycle %d: %s..%s (%s) exit %d: %s", i+1, fmtMS(r.start), fmtMS(r.end), fmtMS(r.end-r.start), r.code, r.out)
+		if r.code != 0 {
+			t.Errorf("recycle %d exited %d: %s", i+1, r.code, r.out)
+			continue
+		}
+		if len(r.old) == 0 || len(r.new) != len(r.old) {
+			t.Errorf("recycle %d did not print old and new pids: %q", i+1, r.out)
+			continue
+		}
+		for _, p := range r.old {
+			if slices.Contains(r.new, p) {
+				t.Errorf("recycle %d: pid %d is both old and new: %q", i+1, p, r.out)
+			}
+			replacedAt[p] = r.end
+		}
+	}
+	if len(sc.recycles) < minRecycles {
+		t.Errorf("%d recycles in the load window, want at least %d", len(sc.recycles), minRecycles)
+	}
+	if changes := len(l.PIDs) - 1; changes < minRecycles {
+		t.Errorf("the worker pids seen in answers changed %d times (%v), want at least %d", changes, l.PIDs, minRecycles)
+	}
+	late := 0
+	for _, s := range l.Samples {
+		if at, ok := replacedAt[s.pid]; ok && s.start > at {
+			if late < 5 {
+				t.Errorf("a request sent at %s was answered by pid %d, replaced by a recycle that returned at %s",
+					fmtMS(s.start), s.pid, fmtMS(at))
+			}
+			late++
+		}
+	}
+	if late > 5 {
+		t.Errorf("%d requests in all were answered by a worker already replaced", late)
+	}
+	if t.Failed() {
+		t.Logf("host log:\n%s", tailString(e.log(), 6000))
+	}
+}
+
+// tailString returns the last n bytes of s.
+func tailString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+// TestZeroLossRecycle: under C=32 keep-alive connections for 10s, a pool
+// recycled back to back (every second, or as fast as the replacement gets
+// ready) answers every request with 200, and every answer after a recycle
+// comes from the new worker.
+func TestZeroLossRecycle(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		delay       string
+		minRecycles int
+	}{
+		{"ReadyDelay0s", "", 8},
+		{"ReadyDelay2s", "2s", 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newHostEnv(t)
+			var settings []string
+			if c.delay != "" {
+				settings = append(settings, "/+environmentVariables.[name='TW_READY_DELAY',value='"+c.delay+"']")
+			}
+			e.addTestPool("P", "/", append(settings, "/processModel.maxProcesses:1")...)
+			e.startHost()
+			e.warmUp("P", 1)
+			sc := e.runRecycleScenario("P", recycleDuration, true, false)
+			checkZeroLoss(t, e, sc, c.minRecycles)
+			if c.delay != "" {
+				for i, r := range sc.recycles {
+					if r.code == 0 && r.end-r.start < 2*time.Second {
+						t.Errorf("recycle %d took %s although the replacement takes 2s to get ready", i+1, fmtMS(r.end-r.start))
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestZeroLossRecycleWebGarden: a web garden of two workers is recycled one
+// worker at a time under load without a failed request, and at least one
+// worker is Ready at every moment sampled.
+func TestZeroLossRecycleWebGarden(t *testing.T) {
+	e := newHostEnv(t)
+	e.addTestPool("P", "/", "/processModel.maxProcesses:2", "/startMode:AlwaysRunning")
+	e.startHost()
+	e.warmUp("P", 2)
+	sc := e.runRecycleScenario("P", recycleDuration, true, true)
+	checkZeroLoss(t, e, sc, 8)
+	for i, r := range sc.recycles {
+		if r.code == 0 && len(r.old) != 2 {
+			t.Errorf("recycle %d replaced %v, want both workers of the web garden", i+1, r.old)
+		}
+	}
+	st := sc.states
+	t.Logf("worker states sampled %d times; fewest Ready workers: %d (%s); sampling errors: %d", st.samples, st.minReady, st.worst, len(st.errs))
+	if st.samples < 20 {
+		t.Errorf("worker states sampled only %d times (errors: %v)", st.samples, st.errs)
+	}
+	if st.minReady < 1 {
+		t.Errorf("a sample saw no Ready worker: %q", st.worst)
+	}
+}
+
+// TestRecycleLatency: p99 under back-to-back recycles stays within twice the
+// p99 of the same load without recycles, measured just before in the same
+// test.
+func TestRecycleLatency(t *testing.T) {
+	e := newHostEnv(t)
+	e.addTestPool("P", "/", "/processModel.maxProcesses:1")
+	e.startHost()
+	e.warmUp("P", 1)
+	base := e.runRecycleScenario("P", recycleDuration, false, false)
+	t.Logf("without recycles: %s", base.load.Summary())
+	if base.load.Failed() > 0 {
+		t.Fatalf("the baseline had %d failures: %v", base.load.Failed(), base.load.Failures)
+	}
+	sc := e.runRecycleScenario("P", recycleDuration, true, false)
+	checkZeroLoss(t, e, sc, 8)
+	l := sc.load
+	p99base, p99 := base.load.percentile(0.99, nil), l.percentile(0.99, nil)
+	t.Logf("with recycles: %s", l.Summary())
+	t.Logf("p50 %s -> %s, p99 %s -> %s (x%.2f); throughput %.0f -> %.0f req/s",
+		fmtMS(base.load.percentile(0.5, nil)), fmtMS(l.percentile(0.5, nil)), fmtMS(p99base), fmtMS(p99),
+		float64(p99)/float64(p99base),
+		float64(base.load.Requests)/base.load.Elapsed.Seconds(), float64(l.Requests)/l.Elapsed.Seconds())
+	logNearSwitch(t, sc)
+	if p99 > 2*p99base {
+		t.Errorf("p99 with recycles %s is more than twice the p99 without (%s)", fmtMS(p99), fmtMS(p99base))
+	}
+}
+
+// logNearSwitch splits the latencies of a recycle run into requests sent
+// while a recycle command was running (the replacement starting, the
+// switch) and the others, to say where latency comes from.
+func logNearSwitch(t *testing.T, sc recycleScenario) {
+	t.Helper()
+	during := func(s sample) bool {
+		for _, r := range sc.recycles {
+			if s.start >= r.start && s.start <= r.end {
+				return true
+			}
+		}
+		return false
+	}
+	var in, out []time.Duration
+	for _, s := range sc.load.Samples {
+		if during(s) {
+			in = append(in, s.latency)
+		} else {
+			out = append(out, s.latency)
+		}
+	}
+	t.Logf("requests sent while a recycle ran: %d, p50 %s p99 %s; at other times: %d, p50 %s p99 %s",
+		len(in), fmtMS(quantile(in, 0.5)), fmtMS(quantile(in, 0.99)), len(out), fmtMS(quantile(out, 0.5)), fmtMS(quantile(out, 0.99)))
+}
+
+// TestRecycleReplacementNeverReady: when the replacement never gets ready
+// within startupTimeLimit, the recycle fails after about that long and says
+// why, the old worker serves throughout and afterwards, and the replacement
+// is not left running.
+func TestRecycleReplacementNeverReady(t *testing.T) {
+	e := newHostEnv(t)
+	e.addTestPool("P", "/", "/processModel.maxProcesses:1")
+	e.run("set", "apppool", "P", "/processModel.startupTimeLimit:00:00:02", "/recycling.disallowRotationOnConfigChange:true")
+	e.startHost()
+	e.warmUp("P", 1)
+	before := e.workers("P")
+	if len(before) != 1 {
+		t.Fatalf("workers before: %v, want 1", before)
+	}
+	// The change itself must not recycle (disallowRotationOnConfigChange);
+	// the next replacement takes 30s to listen.
+	e.run("set", "apppool", "P", "/+environmentVariables.[name='TW_READY_DELAY',value='30s']")
+	if now := e.workers("P"); !slices.Equal(now, before) {
+		t.Fatalf("workers after the setting changed: %v, want %v unchanged", now, before)
+	}
+
+	t0 := time.Now()
+	stop := make(chan struct{})
+	loadDone := make(chan *loadResult, 1)
+	go func() {
+		loadDone <- runLoad(loadSpec{Base: e.url(""), Path: mixedPath, Conns: recycleConns,
+			Duration: loadHardLimit, MaxRequests: loadMaxRequests, Start: t0}, stop)
+	}()
+	<-time.After(500 * time.Millisecond) // load before the recycle
+	r := e.recycleOnce("P", t0)
+	<-time.After(500 * time.Millisecond) // and after it
+	close(stop)
+	l := <-loadDone
+	took := r.end - r.start
+	t.Logf("recycle: exit %d after %s: %s", r.code, fmtMS(took), r.out)
+	t.Logf("load: %s", l.Summary())
+
+	if r.code == 0 {
+		t.Errorf("recycle succeeded although the replacement cannot get ready: %s", r.out)
+	}
+	if !strings.Contains(r.out, "did not become ready") {
+		t.Errorf("recycle's message does not say the replacement did not become ready: %q", r.out)
+	}
+	if took < 1800*time.Millisecond || took > 6*time.Second {
+		t.Errorf("recycle failed after %s, want about startupTimeLimit (2s)", fmtMS(took))
+	}
+	if l.Failed() > 0 {
+		t.Errorf("%d of %d requests failed: %v", l.Failed(), l.Requests, l.Failures)
+	}
+	if !slices.Equal(l.PIDs, before) {
+		t.Errorf("answers came from pids %v, want only the old worker %v", l.PIDs, before)
+	}
+	if after := e.workers("P"); !slices.Equal(after, before) {
+		t.Errorf("workers after the failed recycle: %v, want %v", after, before)
+	}
+	if m := regexp.MustCompile(`worker (\d+) did not become ready`).FindStringSubmatch(r.out); m != nil {
+		pid, _ := strconv.Atoi(m[1])
+		waitFor(t, 5*time.Second, fmt.Sprintf("the replacement %d gone", pid), func() error {
+			if alive(pid) {
+				return fmt.Errorf("pid %d still runs", pid)
+			}
+			return nil
+		})
+	} else {
+		t.Errorf("the message does not name the replacement's pid: %q", r.out)
+	}
+	if t.Failed() {
+		t.Logf("host log:\n%s", tailString(e.log(), 6000))
+	}
+}
