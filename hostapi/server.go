@@ -157,7 +157,12 @@ func writeError(w http.ResponseWriter, status int, b ErrorBody) {
 // letting requests in progress finish for up to 5 seconds.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.srv = &http.Server{
-		Handler:           s.mux,
+		// Every reply carries the version, also the mux's own (unknown
+		// routes, redirects).
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set(VersionHeader, Version)
+			s.mux.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {

@@ -108,6 +108,9 @@ func (f *Field) EnvName() string {
 func (f *Field) Parse(text string) (any, error) {
 	switch f.Kind {
 	case KindString:
+		if strings.ContainsRune(text, 0) {
+			return nil, fmt.Errorf("the value contains a NUL character")
+		}
 		return text, nil
 	case KindBool:
 		b, err := strconv.ParseBool(strings.ToLower(strings.TrimSpace(text)))
@@ -243,6 +246,9 @@ func (f *Field) Format(v any) string {
 // the field's type and range.
 func (f *Field) Validate(v any) error {
 	switch f.Kind {
+	case KindString:
+		_, err := f.Parse(v.(string))
+		return err
 	case KindUint:
 		return f.checkUint(v.(uint64))
 	case KindTimeSpan:

@@ -38,6 +38,7 @@ type loadSpec struct {
 
 // sample is the outcome of one request.
 type sample struct {
+	path    string
 	start   time.Duration // since the load started
 	latency time.Duration
 	status  int    // 0 when the request failed at transport level
@@ -148,7 +149,10 @@ func runLoad(spec loadSpec, stop <-chan struct{}) *loadResult {
 				if sent.Add(1) > spec.MaxRequests {
 					return
 				}
-				per[c] = append(per[c], oneRequest(cl, spec.Base+spec.Path(c, n), start))
+				path := spec.Path(c, n)
+				s := oneRequest(cl, spec.Base+path, start)
+				s.path = path
+				per[c] = append(per[c], s)
 			}
 		}()
 	}

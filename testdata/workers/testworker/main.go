@@ -7,6 +7,8 @@
 //	GET /sleep?ms=N     answer after N milliseconds
 //	GET /die            exit abruptly while the request is in flight
 //	POST /echo          echo the body
+//	GET /headers        the request's Host ("Host: <host>") and then every
+//	                    header it received, one "Name: value" a line, sorted
 //	GET /health         200
 //
 // SIGTERM makes it stop accepting and finish what it holds.
@@ -16,9 +18,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -53,6 +57,14 @@ func main() {
 	})
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(w, r.Body)
+	})
+	mux.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "Host: %s\n", r.Host)
+		for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+			for _, v := range r.Header[k] {
+				fmt.Fprintf(w, "%s: %s\n", k, v)
+			}
+		}
 	})
 	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
