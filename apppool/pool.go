@@ -64,8 +64,15 @@ func (p *Pool) Name() string { return p.name }
 // run is the actor: the only goroutine that changes the pool's lifecycle.
 func (p *Pool) run() {
 	defer close(p.stopped)
-	idle := time.NewTicker(time.Second)
-	defer idle.Stop()
+	// The idle check ticks only while the pool has workers, so a hundred
+	// idle pools cost no wake-ups.
+	var idle *time.Ticker
+	var idleC <-chan time.Time
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		select {
 		case f := <-p.actions:
@@ -74,10 +81,21 @@ func (p *Pool) run() {
 			p.demandStart()
 		case n := <-p.exits:
 			p.onExit(n)
-		case <-idle.C:
+		case <-idleC:
 			p.checkIdle()
 		case <-p.done:
 			return
+		}
+		p.mu.Lock()
+		busy := len(p.active) > 0 && p.settings.IdleTimeout > 0
+		p.mu.Unlock()
+		switch {
+		case busy && idle == nil:
+			idle = time.NewTicker(time.Second)
+			idleC = idle.C
+		case !busy && idle != nil:
+			idle.Stop()
+			idle, idleC = nil, nil
 		}
 	}
 }

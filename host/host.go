@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -63,6 +64,10 @@ type Host struct {
 	reconcileMu sync.Mutex
 	cfgMu       sync.Mutex
 	cfg         *store.Config // the configuration that runs
+
+	ctl    net.Listener // the control socket, taken before anything starts
+	opGID  int          // the operator group, -1 for none
+	opName string
 }
 
 // Run runs the host until ctx is done, then shuts down gracefully: it stops
@@ -83,17 +88,26 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load store: %w", err)
 	}
+	// Take the control socket first: a second host on the same socket
+	// must fail before it starts pools, listens, or records events into
+	// the state of the host that runs.
+	ln, gid, opName, err := listenControl(opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opts.StateDir, 0o755); err != nil {
+		ln.Close()
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	rec, err := events.Open(opts.StateDir, logger)
 	if err != nil {
+		ln.Close()
 		return nil, err
 	}
 	if os.Geteuid() != 0 {
 		logger.Warn("the host is not running as root: workers run as the host's own user and no per-pool identity is applied", "uid", os.Geteuid())
 	}
-	h := &Host{opts: opts, store: st, events: rec, logger: logger}
+	h := &Host{opts: opts, store: st, events: rec, logger: logger, ctl: ln, opGID: gid, opName: opName}
 	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv()}, rec, logger)
 	h.front = front.New(h.manager, logger)
 	// A binding that cannot listen (a port in use) or a pool that cannot
@@ -151,23 +165,28 @@ func (h *Host) config() *store.Config {
 	return h.cfg
 }
 
-func (h *Host) serve(ctx context.Context) error {
-	gid := -1
-	var opName string
-	if h.opts.OperatorGroup != "" {
-		g, err := user.LookupGroup(h.opts.OperatorGroup)
+// listenControl looks up the operator group and opens the control socket
+// with that group.
+func listenControl(opts Options) (ln net.Listener, gid int, opName string, err error) {
+	gid = -1
+	if opts.OperatorGroup != "" {
+		g, err := user.LookupGroup(opts.OperatorGroup)
 		if err != nil {
-			return fmt.Errorf("operator group %q: %w", h.opts.OperatorGroup, err)
+			return nil, 0, "", fmt.Errorf("operator group %q: %w", opts.OperatorGroup, err)
 		}
 		gid, _ = strconv.Atoi(g.Gid)
 		opName = g.Name
 	}
-	ln, err := hostapi.Listen(h.opts.Socket, gid)
+	ln, err = hostapi.Listen(opts.Socket, gid)
 	if err != nil {
-		h.shutdown()
-		return err
+		return nil, 0, "", err
 	}
-	api := hostapi.NewServer(hostapi.ServerOptions{HostUID: os.Geteuid(), OperatorGroup: gid, OperatorName: opName, Logger: h.logger})
+	return ln, gid, opName, nil
+}
+
+func (h *Host) serve(ctx context.Context) error {
+	ln := h.ctl
+	api := hostapi.NewServer(hostapi.ServerOptions{HostUID: os.Geteuid(), OperatorGroup: h.opGID, OperatorName: h.opName, Logger: h.logger})
 	h.routes(api)
 	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
 	apiDone := make(chan error, 1)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -109,6 +110,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		if isDown(err) {
 			return &HostDownError{Socket: c.Socket, Err: err}
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			// The socket's mode kept the caller out: say so, rather than
+			// let it pass for a file permission problem of the store.
+			return fmt.Errorf("%w: cannot open the control socket %s (%v): use sudo, or join the socket's group (the host's --operator-group)", ErrForbidden, c.Socket, err)
 		}
 		return fmt.Errorf("call poolctl host: %w", err)
 	}

@@ -76,3 +76,21 @@ func TestClientDecodesReply(t *testing.T) {
 		t.Errorf("request %s %q, want %q", VersionHeader, got, Version)
 	}
 }
+
+// TestClientSocketPermission: a caller the socket's mode keeps out gets
+// ErrForbidden naming the socket and the fix, not a host-down error.
+func TestClientSocketPermission(t *testing.T) {
+	sock := testServer(t, ServerOptions{HostUID: 0, OperatorGroup: -1}, -1, nil)
+	res := callAsNobody(t, sock, "GET", "/v1/ping")
+	if !strings.Contains(res.RawErr, "permission denied") {
+		t.Fatalf("nobody reached a root-only socket: %+v", res)
+	}
+	if !res.Forbidden || res.HostDown {
+		t.Errorf("client error %q: want ErrForbidden and not ErrHostDown", res.ClientErr)
+	}
+	for _, want := range []string{sock, "--operator-group", "sudo"} {
+		if !strings.Contains(res.ClientErr, want) {
+			t.Errorf("client error %q lacks %q", res.ClientErr, want)
+		}
+	}
+}

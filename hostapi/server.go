@@ -121,9 +121,14 @@ func (s *Server) authorizeWrite(p Peer) error {
 	if s.opts.OperatorGroup >= 0 && (p.GID == s.opts.OperatorGroup || slices.Contains(groupsOf(p.PID), s.opts.OperatorGroup)) {
 		return nil
 	}
-	who := fmt.Sprintf("root or uid %d", s.opts.HostUID)
+	who := "root"
+	if s.opts.HostUID != 0 {
+		who += fmt.Sprintf(" or uid %d (the host's user)", s.opts.HostUID)
+	}
 	if s.opts.OperatorGroup >= 0 {
 		who += fmt.Sprintf(" or members of group %s (%d)", s.opts.OperatorName, s.opts.OperatorGroup)
+	} else {
+		who += "; to let others write, start the host with --operator-group GROUP"
 	}
 	return fmt.Errorf("uid %d may not change the host: writes need %s", p.UID, who)
 }

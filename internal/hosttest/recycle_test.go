@@ -340,7 +340,6 @@ func TestRecycleLatency(t *testing.T) {
 	checkZeroLoss(t, e, sc, 8)
 	l := sc.load
 	p99base, p99 := base.load.percentile(0.99, nil), l.percentile(0.99, nil)
-	t.Logf("with recycles: %s", l.Summary())
 	t.Logf("p50 %s -> %s, p99 %s -> %s (x%.2f); throughput %.0f -> %.0f req/s",
 		fmtMS(base.load.percentile(0.5, nil)), fmtMS(l.percentile(0.5, nil)), fmtMS(p99base), fmtMS(p99),
 		float64(p99)/float64(p99base),
@@ -451,4 +450,17 @@ func TestRecycleReplacementNeverReady(t *testing.T) {
 	if t.Failed() {
 		t.Logf("host log:\n%s", tailString(e.log(), 6000))
 	}
+}
+
+func TestZZProbe(t *testing.T) {
+	e := newHostEnv(t)
+	e.addTestPool("P", "/", "/processModel.maxProcesses:1")
+	e.startHost()
+	e.warmUp("P", 1)
+	sc := e.runRecycleScenario("P", 3*time.Second, true, false)
+	t.Logf("%s", sc.load.Summary())
+	for _, r := range sc.recycles {
+		t.Logf("%s..%s", fmtMS(r.start), fmtMS(r.end))
+	}
+	t.Logf("%s", e.log())
 }
