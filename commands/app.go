@@ -66,21 +66,13 @@ func findApp(c *store.Config, id string) (*store.Site, *store.Application, error
 }
 
 func listApp(e *env, a params.Args) error {
-	id, hasID, err := identifier(a, "app.name")
-	if err != nil {
-		return err
-	}
-	rest, _ := a.Take("app.name")
-	rest, mode, err := takeOutput(rest)
-	if err != nil {
-		return err
-	}
-	cfg, err := e.load()
-	if err != nil {
-		return err
-	}
 	v := appView()
-	filters, err := v.parseFilters(rest.Params)
+	l, err := parseList(a, "app.name", v)
+	if err != nil {
+		return err
+	}
+	id, hasID, filters := l.id, l.hasID, l.filters
+	cfg, err := e.load()
 	if err != nil {
 		return err
 	}
@@ -100,7 +92,7 @@ func listApp(e *env, a params.Args) error {
 		}
 	}
 	sortRows(rows)
-	return render(e.stdout, v, rows, mode)
+	return render(e.stdout, v, rows, l.mode)
 }
 
 func appTarget(id string, app *store.Application) *target {
@@ -162,11 +154,10 @@ func vdirRootName(appID string) string {
 }
 
 func setApp(e *env, a params.Args) error {
-	id, err := requireID(a, "app", "app.name")
+	id, rest, err := idAndRest(a, "app", "app.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("app.name")
 	if len(rest.Params) == 0 {
 		return usagef("set app %q: nothing to set; give /applicationPool:POOL or another property (see 'poolctl set app /?')", id)
 	}
@@ -190,11 +181,10 @@ func setApp(e *env, a params.Args) error {
 }
 
 func deleteApp(e *env, a params.Args) error {
-	id, err := requireID(a, "app", "app.name")
+	id, rest, err := idAndRest(a, "app", "app.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("app.name")
 	if err := noParams(rest, "delete", "app"); err != nil {
 		return err
 	}

@@ -105,25 +105,17 @@ func poolRows(cfg *store.Config, v *view, rt map[string]hostapi.PoolStatus) []ro
 }
 
 func listApppool(e *env, a params.Args) error {
-	id, hasID, err := identifier(a, "apppool.name")
-	if err != nil {
-		return err
-	}
-	rest, _ := a.Take("apppool.name")
-	rest, mode, err := takeOutput(rest)
-	if err != nil {
-		return err
-	}
-	rest, tmpl, err := takeTemplateOutput(rest)
-	if err != nil {
-		return err
-	}
-	cfg, err := e.load()
+	a, tmpl, err := takeTemplateOutput(a)
 	if err != nil {
 		return err
 	}
 	v := apppoolView()
-	filters, err := v.parseFilters(rest.Params)
+	l, err := parseList(a, "apppool.name", v)
+	if err != nil {
+		return err
+	}
+	id, hasID, filters := l.id, l.hasID, l.filters
+	cfg, err := e.load()
 	if err != nil {
 		return err
 	}
@@ -146,7 +138,7 @@ func listApppool(e *env, a params.Args) error {
 	if tmpl.on {
 		return e.writeTemplate(cfg, rows, tmpl)
 	}
-	return render(e.stdout, v, rows, mode)
+	return render(e.stdout, v, rows, l.mode)
 }
 
 func addApppool(e *env, a params.Args) error {
@@ -202,11 +194,10 @@ func poolTarget(c *store.Config, p *store.AppPool) *target {
 }
 
 func setApppool(e *env, a params.Args) error {
-	id, err := requireID(a, "apppool", "apppool.name")
+	id, rest, err := idAndRest(a, "apppool", "apppool.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("apppool.name")
 	rest, rename := rest.Take("name")
 	if len(rest.Params) == 0 && len(rename) == 0 {
 		return usagef("set apppool %q: nothing to set; give /property:value (see 'poolctl set apppool /?')", id)
@@ -262,11 +253,10 @@ func reportChange(e *env, kind, id string, changed bool) {
 }
 
 func deleteApppool(e *env, a params.Args) error {
-	id, err := requireID(a, "apppool", "apppool.name")
+	id, rest, err := idAndRest(a, "apppool", "apppool.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("apppool.name")
 	rest, reassign := rest.Take("reassignTo")
 	if err := noParams(rest, "delete", "apppool"); err != nil {
 		return err
@@ -320,11 +310,10 @@ func stopApppool(e *env, a params.Args) error  { return setPoolRunning(e, a, "st
 // (a pool stopped by rapid-fail protection keeps autoStart but can be
 // started), else on the stored state.
 func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
-	id, err := requireID(a, "apppool", "apppool.name")
+	id, rest, err := idAndRest(a, "apppool", "apppool.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("apppool.name")
 	if err := noParams(rest, verb, "apppool"); err != nil {
 		return err
 	}
@@ -380,11 +369,10 @@ func pastTense(verb string) string {
 }
 
 func recycleApppool(e *env, a params.Args) error {
-	id, err := requireID(a, "apppool", "apppool.name")
+	id, rest, err := idAndRest(a, "apppool", "apppool.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("apppool.name")
 	if err := noParams(rest, "recycle", "apppool"); err != nil {
 		return err
 	}

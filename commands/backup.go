@@ -38,21 +38,13 @@ func backupView() *view {
 }
 
 func listBackup(e *env, a params.Args) error {
-	id, hasID, err := identifier(a, "backup.name")
-	if err != nil {
-		return err
-	}
-	rest, _ := a.Take("backup.name")
-	rest, mode, err := takeOutput(rest)
-	if err != nil {
-		return err
-	}
-	cfg, err := e.loadForBackups()
-	if err != nil {
-		return err
-	}
 	v := backupView()
-	filters, err := v.parseFilters(rest.Params)
+	l, err := parseList(a, "backup.name", v)
+	if err != nil {
+		return err
+	}
+	id, hasID, filters := l.id, l.hasID, l.filters
+	cfg, err := e.loadForBackups()
 	if err != nil {
 		return err
 	}
@@ -72,7 +64,7 @@ func listBackup(e *env, a params.Args) error {
 			return err
 		}
 	}
-	return render(e.stdout, v, rows, mode)
+	return render(e.stdout, v, rows, l.mode)
 }
 
 func addBackup(e *env, a params.Args) error {
@@ -95,11 +87,10 @@ func addBackup(e *env, a params.Args) error {
 }
 
 func restoreBackup(e *env, a params.Args) error {
-	name, err := requireID(a, "backup", "backup.name")
+	name, rest, err := idAndRest(a, "backup", "backup.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("backup.name")
 	if err := noParams(rest, "restore", "backup"); err != nil {
 		return err
 	}
@@ -118,11 +109,10 @@ func restoreBackup(e *env, a params.Args) error {
 }
 
 func deleteBackup(e *env, a params.Args) error {
-	name, err := requireID(a, "backup", "backup.name")
+	name, rest, err := idAndRest(a, "backup", "backup.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("backup.name")
 	if err := noParams(rest, "delete", "backup"); err != nil {
 		return err
 	}

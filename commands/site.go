@@ -78,15 +78,13 @@ func siteState(s *store.Site) string {
 }
 
 func listSite(e *env, a params.Args) error {
-	id, hasID, err := identifier(a, "site.name")
+	rt := map[string]hostapi.SiteStatus{} // filled below; the view reads it
+	v := siteView(rt)
+	l, err := parseList(a, "site.name", v)
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("site.name")
-	rest, mode, err := takeOutput(rest)
-	if err != nil {
-		return err
-	}
+	id, hasID, filters := l.id, l.hasID, l.filters
 	cfg, err := e.load()
 	if err != nil {
 		return err
@@ -95,14 +93,8 @@ func listSite(e *env, a params.Args) error {
 	if err != nil {
 		return err
 	}
-	rt := map[string]hostapi.SiteStatus{}
 	for _, st := range sites {
 		rt[strings.ToLower(st.Name)] = st
-	}
-	v := siteView(rt)
-	filters, err := v.parseFilters(rest.Params)
-	if err != nil {
-		return err
 	}
 	byURL := hasID && strings.Contains(id, "://")
 	var rows []row
@@ -129,7 +121,7 @@ func listSite(e *env, a params.Args) error {
 		return store.NotFound("site", id)
 	}
 	sortRows(rows)
-	return render(e.stdout, v, rows, mode)
+	return render(e.stdout, v, rows, l.mode)
 }
 
 // siteServes reports whether one of the site's bindings accepts the URL:
@@ -163,11 +155,10 @@ func siteTarget(s *store.Site) *target {
 }
 
 func addSite(e *env, a params.Args) error {
-	name, err := requireID(a, "site", "name")
+	name, rest, err := idAndRest(a, "site", "name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("name")
 	rest, phys := rest.Take("physicalPath")
 	rest, pool := rest.Take("applicationPool")
 	if len(pool) > 0 && len(phys) == 0 {
@@ -220,11 +211,10 @@ func resolvePool(c *store.Config, app *store.Application, id string) error {
 }
 
 func setSite(e *env, a params.Args) error {
-	id, err := requireID(a, "site", "site.name")
+	id, rest, err := idAndRest(a, "site", "site.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("site.name")
 	if len(rest.Params) == 0 {
 		return usagef("set site %q: nothing to set; give /property:value (see 'poolctl set site /?')", id)
 	}
@@ -269,11 +259,10 @@ func validateSiteLast(c *store.Config, s *store.Site) error {
 }
 
 func deleteSite(e *env, a params.Args) error {
-	id, err := requireID(a, "site", "site.name")
+	id, rest, err := idAndRest(a, "site", "site.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("site.name")
 	if err := noParams(rest, "delete", "site"); err != nil {
 		return err
 	}
@@ -300,11 +289,10 @@ func stopSite(e *env, a params.Args) error  { return setSiteRunning(e, a, "stop"
 
 // setSiteRunning persists the desired state in serverAutoStart.
 func setSiteRunning(e *env, a params.Args, verb string, run bool) error {
-	id, err := requireID(a, "site", "site.name")
+	id, rest, err := idAndRest(a, "site", "site.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("site.name")
 	if err := noParams(rest, verb, "site"); err != nil {
 		return err
 	}

@@ -102,21 +102,13 @@ func findVdir(c *store.Config, id string) (*vdirObj, error) {
 }
 
 func listVdir(e *env, a params.Args) error {
-	id, hasID, err := identifier(a, "vdir.name")
-	if err != nil {
-		return err
-	}
-	rest, _ := a.Take("vdir.name")
-	rest, mode, err := takeOutput(rest)
-	if err != nil {
-		return err
-	}
-	cfg, err := e.load()
-	if err != nil {
-		return err
-	}
 	v := vdirView()
-	filters, err := v.parseFilters(rest.Params)
+	l, err := parseList(a, "vdir.name", v)
+	if err != nil {
+		return err
+	}
+	id, hasID, filters := l.id, l.hasID, l.filters
+	cfg, err := e.load()
 	if err != nil {
 		return err
 	}
@@ -146,7 +138,7 @@ func listVdir(e *env, a params.Args) error {
 		}
 	}
 	sortRows(rows)
-	return render(e.stdout, v, rows, mode)
+	return render(e.stdout, v, rows, l.mode)
 }
 
 func addVdir(e *env, a params.Args) error {
@@ -192,11 +184,10 @@ func addVdir(e *env, a params.Args) error {
 }
 
 func setVdir(e *env, a params.Args) error {
-	id, err := requireID(a, "vdir", "vdir.name")
+	id, rest, err := idAndRest(a, "vdir", "vdir.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("vdir.name")
 	if len(rest.Params) == 0 {
 		return usagef("set vdir %q: nothing to set; give /physicalPath:DIR", id)
 	}
@@ -232,11 +223,10 @@ func setVdir(e *env, a params.Args) error {
 }
 
 func deleteVdir(e *env, a params.Args) error {
-	id, err := requireID(a, "vdir", "vdir.name")
+	id, rest, err := idAndRest(a, "vdir", "vdir.name")
 	if err != nil {
 		return err
 	}
-	rest, _ := a.Take("vdir.name")
 	if err := noParams(rest, "delete", "vdir"); err != nil {
 		return err
 	}

@@ -151,3 +151,38 @@ func noParams(a params.Args, verb, object string) error {
 	}
 	return nil
 }
+
+// listArgs are the parsed parameters of a list command.
+type listArgs struct {
+	id      string // the identifier, when one was given
+	hasID   bool
+	mode    outputMode
+	filters []filter
+}
+
+// parseList reads list's identifier (positional or /named:X), output
+// switches and filters, which must name properties of v.
+func parseList(a params.Args, named string, v *view) (listArgs, error) {
+	var l listArgs
+	var err error
+	if l.id, l.hasID, err = identifier(a, named); err != nil {
+		return l, err
+	}
+	rest, _ := a.Take(named)
+	if rest, l.mode, err = takeOutput(rest); err != nil {
+		return l, err
+	}
+	l.filters, err = v.parseFilters(rest.Params)
+	return l, err
+}
+
+// idAndRest returns the identifier a command requires and the parameters
+// left after it.
+func idAndRest(a params.Args, object, named string) (string, params.Args, error) {
+	id, err := requireID(a, object, named)
+	if err != nil {
+		return "", a, err
+	}
+	rest, _ := a.Take(named)
+	return id, rest, nil
+}
