@@ -18,11 +18,12 @@ func hostCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "host",
 		Usage:           "Run the host in the foreground: HTTP front, pools and workers",
-		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--log-level LEVEL]",
+		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL]",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "runtime files: worker logs, events (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
 			&cli.StringFlag{Name: "operator-group", EnvVars: []string{"POOLCTL_OPERATOR_GROUP"}, Usage: "group whose members may start, stop and recycle through the socket (besides root and the host's user)"},
+			&cli.StringFlag{Name: "socket-group", EnvVars: []string{"POOLCTL_SOCKET_GROUP"}, Usage: "group owning the control socket (mode 0660): its members may read (list wp, list request); default the operator group"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"POOLCTL_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {
@@ -43,6 +44,7 @@ func hostCommand() *cli.Command {
 				Socket:        orDefault(c.String("socket"), hostapi.DefaultSocket()),
 				StateDir:      orDefault(c.String("state-dir"), host.DefaultStateDir()),
 				OperatorGroup: c.String("operator-group"),
+				SocketGroup:   c.String("socket-group"),
 				Self:          self,
 				Logger:        logger,
 			}

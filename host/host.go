@@ -31,6 +31,7 @@ type Options struct {
 	Socket        string
 	StateDir      string
 	OperatorGroup string // group whose members may use write routes; "" for none
+	SocketGroup   string // group owning the socket: its members may read; "" for the operator group
 	Self          string // the poolctl binary, for the built-in worker
 	Logger        *slog.Logger
 }
@@ -165,23 +166,43 @@ func (h *Host) config() *store.Config {
 	return h.cfg
 }
 
-// listenControl looks up the operator group and opens the control socket
-// with that group.
+// listenControl looks up the operator and socket groups and opens the
+// control socket owned by the socket group (readers); without one, by the
+// operator group, so operators can connect.
 func listenControl(opts Options) (ln net.Listener, gid int, opName string, err error) {
 	gid = -1
 	if opts.OperatorGroup != "" {
-		g, err := user.LookupGroup(opts.OperatorGroup)
-		if err != nil {
-			return nil, 0, "", fmt.Errorf("operator group %q: %w", opts.OperatorGroup, err)
+		if gid, opName, err = lookupGroup("operator", opts.OperatorGroup); err != nil {
+			return nil, 0, "", err
 		}
-		gid, _ = strconv.Atoi(g.Gid)
-		opName = g.Name
 	}
-	ln, err = hostapi.Listen(opts.Socket, gid)
+	sockGID := gid
+	if opts.SocketGroup != "" {
+		if sockGID, _, err = lookupGroup("socket", opts.SocketGroup); err != nil {
+			return nil, 0, "", err
+		}
+	}
+	ln, err = hostapi.Listen(opts.Socket, sockGID)
 	if err != nil {
 		return nil, 0, "", err
 	}
 	return ln, gid, opName, nil
+}
+
+// lookupGroup finds a group by name, or by number.
+func lookupGroup(role, name string) (int, string, error) {
+	g, err := user.LookupGroup(name)
+	if _, nerr := strconv.Atoi(name); err != nil && nerr == nil {
+		g, err = user.LookupGroupId(name)
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("%s group %q: %w", role, name, err)
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s group %q: gid %q: %w", role, name, g.Gid, err)
+	}
+	return gid, g.Name, nil
 }
 
 func (h *Host) serve(ctx context.Context) error {

@@ -172,8 +172,13 @@ func TestSecondHostRefusedStaleSocketReplaced(t *testing.T) {
 			t.Errorf("second host's message lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(string(out), "listen on") || strings.Contains(string(out), "worker started") {
-		t.Errorf("the second host touched listeners or pools before finding the socket taken:\n%s", out)
+	for _, bad := range []string{"listen on", "pool started", "worker ready"} {
+		if strings.Contains(string(out), bad) {
+			t.Errorf("the second host logged %q: it touched listeners or pools before finding the socket taken:\n%s", bad, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "state2")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the second host created its state directory (events) before finding the socket taken: %v", err)
 	}
 
 	// The first host is untouched.
@@ -354,10 +359,17 @@ func TestControlPermissions(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("recycle as nobody in operator group %s (%d): exit %d\n%s%s\n%s", group, gid, code, out, errs, e.log())
 	}
-	after := e.workers("P")
-	if len(after) != 1 || slices.Equal(after, pids) {
-		t.Errorf("after the operator's recycle workers are %v (before %v), want a new one", after, pids)
+	if !strings.Contains(out, "successfully recycled") {
+		t.Errorf("recycle as an operator printed %q", out)
 	}
+	// The old worker drains and stops; a new one replaces it.
+	waitFor(t, 15*time.Second, "the old worker replaced", func() error {
+		after := e.workers("P")
+		if len(after) != 1 || slices.Equal(after, pids) {
+			return fmt.Errorf("workers %v (before the recycle %v)", after, pids)
+		}
+		return nil
+	})
 }
 
 // TestReconcileOnStoreFileChange: a store changed behind the host's back
@@ -510,4 +522,51 @@ func TestBindingPortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctlServedBy(e, 10*time.Second, "http://"+busy+"/", "P")
+}
+
+// TestHostUnknownOperatorGroup: an --operator-group that does not exist
+// stops the host at once, naming the group, before it takes the socket or
+// starts anything.
+func TestHostUnknownOperatorGroup(t *testing.T) {
+	e := newHostEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, e.bin, "--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state,
+		"--operator-group", "no-such-group-pc").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(string(out), `operator group "no-such-group-pc"`) {
+		t.Fatalf("host with an unknown operator group: %v\n%s\nwant a failure naming the group", err, out)
+	}
+	if _, err := os.Lstat(e.socket); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket left behind: %v", err)
+	}
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", e.port), time.Second); err == nil {
+		c.Close()
+		t.Errorf("something listens on the site port after the host failed")
+	}
+}
+
+// TestSocketGroupReadersOperatorsWriters: with --socket-group the socket
+// belongs to the readers' group, members of it may read but not write,
+// and members of both it and --operator-group may write.
+func TestSocketGroupReadersOperatorsWriters(t *testing.T) {
+	e := newHostEnv(t)
+	e.addTestPool("P", "/")
+	nb := newCtlNobody(e)
+	group, gid := ctlOperatorGroup(t)
+	const readers = 65534 // nogroup: nobody's own group
+	ctlStartHost(e, "--operator-group", group, "--socket-group", strconv.Itoa(readers))
+	if fi, err := os.Stat(e.socket); err != nil || fi.Sys().(*syscall.Stat_t).Gid != readers {
+		t.Fatalf("socket with --socket-group %d: %v %v", readers, fi, err)
+	}
+	ctlServedBy(e, 10*time.Second, e.url("/"), "P")
+	if out, errs, code := nb.run([]uint32{readers}, "list", "wp"); code != 0 {
+		t.Fatalf("list wp as a reader: exit %d\n%s%s", code, out, errs)
+	}
+	if _, errs, code := nb.run([]uint32{readers}, "recycle", "apppool", "P"); code != 7 || !strings.Contains(errs, "members of group "+group) {
+		t.Fatalf("recycle as a reader: exit %d, want 7 naming the operator group\n%s", code, errs)
+	}
+	if out, errs, code := nb.run([]uint32{readers, gid}, "recycle", "apppool", "P"); code != 0 {
+		t.Fatalf("recycle as a reader in the operator group: exit %d\n%s%s\n%s", code, out, errs, e.log())
+	}
 }
