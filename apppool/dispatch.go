@@ -97,7 +97,12 @@ func (p *Pool) Release(w *Worker, req *Request) {
 // suspended, or nil. Called with p.mu held.
 func (p *Pool) pick() *Worker {
 	var best *Worker
-	for _, w := range p.active {
+	// Start the scan one worker further each time, so ties (idle workers)
+	// go round-robin, as WAS spreads a web garden's requests.
+	n := len(p.active)
+	p.rr++
+	for i := range n {
+		w := p.active[(p.rr+i)%n]
 		if p.settings.MaxConcurrent > 0 && w.inflight >= p.settings.MaxConcurrent {
 			continue
 		}

@@ -39,6 +39,7 @@ type Pool struct {
 	waiters  *list.List
 	nextID   int
 	served   uint64
+	rr       int // round-robin offset of pick
 }
 
 type exitNote struct {
@@ -221,10 +222,11 @@ func (p *Pool) drainOne(w *Worker, drained <-chan struct{}, grace time.Duration)
 	p.mu.Unlock()
 }
 
-// demandStart starts workers for queued requests when none serve.
+// demandStart starts workers for queued requests when fewer than
+// maxProcesses serve (none yet, or some went idle or crashed).
 func (p *Pool) demandStart() {
 	p.mu.Lock()
-	need := p.state == Started && len(p.active) == 0 && p.waiters.Len() > 0
+	need := p.state == Started && len(p.active)+p.starting < p.settings.MaxProcesses && p.waiters.Len() > 0
 	p.mu.Unlock()
 	if need {
 		p.ensureWorkers()

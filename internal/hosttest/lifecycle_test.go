@@ -179,8 +179,32 @@ func lcFetch(c *http.Client, url string) lcResult {
 
 // lcAsync GETs path on the default site in the background.
 func (e *hostEnv) lcAsync(path string) <-chan lcResult {
+	return e.lcAsyncHost(path, "")
+}
+
+// lcAsyncHost GETs path with a Host header (a site bound to that host
+// name) in the background; "" keeps the default.
+func (e *hostEnv) lcAsyncHost(path, host string) <-chan lcResult {
 	ch := make(chan lcResult, 1)
-	go func() { ch <- lcFetch(client, e.url(path)) }()
+	go func() {
+		req, err := http.NewRequest("GET", e.url(path), nil)
+		if err != nil {
+			ch <- lcResult{err: err}
+			return
+		}
+		if host != "" {
+			req.Host = host
+		}
+		start := time.Now()
+		resp, err := client.Do(req)
+		r := lcResult{err: err, took: time.Since(start), at: time.Now()}
+		if err == nil {
+			b, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			r.code, r.body, r.hdr, r.err = resp.StatusCode, string(b), resp.Header, rerr
+		}
+		ch <- r
+	}()
 	return ch
 }
 
@@ -379,12 +403,12 @@ func TestLifecycleIdleSuspend(t *testing.T) {
 		t.Errorf("list wp %d state = %q, want Suspended", pid, out)
 	}
 	e.lcWaitEvent("LcSuspend", 9005, pid, 2*time.Second)
-	start := time.Now()
-	next := e.lcServe("/", "LcSuspend")
-	if next != pid {
-		t.Fatalf("the request after the suspend was served by %d, want the suspended worker %d resumed", next, pid)
+	// A short client timeout: a worker left stopped would hold the request.
+	r := lcFetch(&http.Client{Timeout: 10 * time.Second}, e.url("/"))
+	if r.err != nil || r.code != 200 || r.pid() != pid {
+		t.Fatalf("the request after the suspend: %d %q %v, want 200 from the suspended worker %d resumed\n%s", r.code, r.body, r.err, pid, e.log())
 	}
-	t.Logf("request to a suspended worker answered in %s", time.Since(start))
+	t.Logf("request to a suspended worker answered in %s", r.took)
 	if st := procState(pid); st == "T" || st == "" {
 		t.Errorf("worker %d state %q after serving, want running (not T)", pid, st)
 	}
@@ -393,27 +417,58 @@ func TestLifecycleIdleSuspend(t *testing.T) {
 	}
 }
 
-// TestLifecycleWebGarden: with two workers of one request each, concurrent
-// requests go to different workers and a run of them is shared.
+// TestLifecycleWebGarden: in a web garden of two workers each taking one
+// request, concurrent requests go to different workers, a third waits in
+// the queue, and a run of them is shared. Without a per-worker limit,
+// least-busy dispatch still sends two concurrent requests to two workers.
 func TestLifecycleWebGarden(t *testing.T) {
 	e := newHostEnv(t)
 	e.addTestPool("LcGarden", "/", "/processModel.maxProcesses:2", "/processModel.maxConcurrentRequests:1")
+	// LcSpread serves a site of its own (by host name), so that the worker
+	// sees /sleep at the root.
+	e.run("add", "apppool", "/name:LcSpread", "/processModel.command:"+e.testworker, "/processModel.pingPath:/health", "/processModel.maxProcesses:2")
+	e.run("add", "site", "/name:LcSpread", fmt.Sprintf("/bindings:http/127.0.0.1:%d:spread.example", e.port), "/physicalPath:"+e.dir, "/applicationPool:LcSpread")
 	e.startHost()
-	e.lcServe("/", "LcGarden")
-	waitFor(t, 10*time.Second, "two workers", func() error {
-		if pids := e.workers("LcGarden"); len(pids) != 2 {
-			return fmt.Errorf("workers %v", pids)
+	for _, p := range []struct{ pool, host string }{{"LcGarden", ""}, {"LcSpread", "spread.example"}} {
+		if r := e.lcAwait(e.lcAsyncHost("/", p.host), "first request to "+p.pool, 15*time.Second); r.code != 200 || !strings.Contains(r.body, "pool="+p.pool) {
+			t.Fatalf("GET / (Host %q) = %d %q %v, want 200 from %s\n%s", p.host, r.code, r.body, r.err, p.pool, e.log())
+		}
+		waitFor(t, 10*time.Second, "two workers of "+p.pool, func() error {
+			if pids := e.workers(p.pool); len(pids) != 2 {
+				return fmt.Errorf("workers %v", pids)
+			}
+			return nil
+		})
+	}
+
+	// Three concurrent requests, one per worker at most: two in flight on
+	// two workers, the third queued.
+	var three []<-chan lcResult
+	for range 3 {
+		three = append(three, e.lcAsync("/sleep?ms=500"))
+	}
+	var seen []string // the last non-empty listing, for the failure message
+	waitFor(t, 5*time.Second, "two requests in flight on two workers and one queued", func() error {
+		f := strings.Fields(e.run("list", "request", "/apppool.name:LcGarden", "/text:wp.name"))
+		slices.Sort(f)
+		if len(f) > 0 {
+			seen = f
+		}
+		if len(f) != 3 || f[2] != "queued" || f[0] == f[1] || f[1] == "queued" {
+			return fmt.Errorf("list request shows workers %v (last seen %v)", f, seen)
 		}
 		return nil
 	})
-	a, b := e.lcAsync("/sleep?ms=500"), e.lcAsync("/sleep?ms=500")
-	ra := e.lcAwait(a, "first concurrent request", 10*time.Second)
-	rb := e.lcAwait(b, "second concurrent request", 10*time.Second)
-	if ra.code != 200 || rb.code != 200 {
-		t.Fatalf("concurrent requests: %d %q / %d %q, want 200s\n%s", ra.code, ra.body, rb.code, rb.body, e.log())
+	pids := map[int]bool{}
+	for i, ch := range three {
+		r := e.lcAwait(ch, fmt.Sprintf("concurrent request %d", i), 10*time.Second)
+		if r.err != nil || r.code != 200 {
+			t.Fatalf("concurrent request %d: %d %q %v, want 200\n%s", i, r.code, r.body, r.err, e.log())
+		}
+		pids[r.pid()] = true
 	}
-	if ra.pid() == rb.pid() {
-		t.Fatalf("two concurrent requests were both served by pid %d, want two workers (one request each)", ra.pid())
+	if len(pids) != 2 {
+		t.Fatalf("three concurrent requests were served by %v, want both workers", pids)
 	}
 
 	// A run of 10 concurrent requests: 2 in flight, 8 queued; every one is
@@ -438,17 +493,38 @@ func TestLifecycleWebGarden(t *testing.T) {
 	}
 	for pid, c := range count {
 		if c < 3 {
-			t.Errorf("worker %d served %d of %d concurrent requests, want them shared (least busy first)", pid, c, n)
+			t.Errorf("worker %d served %d of %d concurrent requests, want them shared", pid, c, n)
 		}
 	}
 
-	// Sequential requests: least-busy dispatch has no preference between
-	// two idle workers, so this is only logged.
+	// No per-worker limit: either worker could take both requests, and
+	// least-busy dispatch gives them one each.
+	a, b := e.lcAsyncHost("/sleep?ms=500", "spread.example"), e.lcAsyncHost("/sleep?ms=500", "spread.example")
+	waitFor(t, 5*time.Second, "two requests in flight on LcSpread", func() error {
+		if f := strings.Fields(e.run("list", "request", "/apppool.name:LcSpread", "/text:wp.name")); len(f) != 2 {
+			return fmt.Errorf("list request shows workers %v", f)
+		}
+		return nil
+	})
+	ra := e.lcAwait(a, "first concurrent request to LcSpread", 10*time.Second)
+	rb := e.lcAwait(b, "second concurrent request to LcSpread", 10*time.Second)
+	if ra.code != 200 || rb.code != 200 || !strings.Contains(ra.body, "pool=LcSpread") || ra.took < 400*time.Millisecond {
+		t.Fatalf("concurrent requests: %d %q in %s / %d %q, want 200s from LcSpread after 500 ms\n%s", ra.code, ra.body, ra.took, rb.code, rb.body, e.log())
+	}
+	if ra.pid() == rb.pid() {
+		t.Errorf("two concurrent requests to LcSpread were both served by pid %d (in %s and %s; workers %v), want the least busy worker for each\n%s", ra.pid(), ra.took, rb.took, e.workers("LcSpread"), e.log())
+	}
+
+	// Sequential requests: ties between idle workers go round-robin, so
+	// both workers serve.
 	seq := map[int]int{}
 	for range 6 {
 		seq[e.lcServe("/", "LcGarden")]++
 	}
 	t.Logf("6 sequential requests per worker: %v", seq)
+	if len(seq) != 2 {
+		t.Errorf("6 sequential requests went to %d worker(s) %v, want both (round-robin between idle workers)", len(seq), seq)
+	}
 }
 
 // TestLifecycleQueueFull: with one worker of one request and a queue of
@@ -653,7 +729,7 @@ func TestLifecycleNoOverlapRecycle(t *testing.T) {
 		recycled <- err
 	}()
 	waitFor(t, 5*time.Second, "old worker draining", func() error {
-		if st := strings.TrimSpace(e.run("list", "wp", "/apppool.name:"+pool, "/text:state")); st != "Draining" {
+		if st := strings.TrimSpace(e.run("list", "wp", strconv.Itoa(old), "/text:state")); st != "Draining" {
 			return fmt.Errorf("old worker state %q", st)
 		}
 		return nil
@@ -873,12 +949,74 @@ func TestLifecycleGracefulShutdown(t *testing.T) {
 		t.Fatalf("host did not exit within 15s of SIGTERM\n%s", e.log())
 	}
 	t.Logf("host exited %s after SIGTERM", time.Since(start))
+	evs := e.lcEvents(pool)
 	for _, pid := range pids {
 		if alive(pid) {
 			t.Errorf("worker %d survived the host", pid)
 		}
+		// Stopped by the host (SIGTERM, reaped), not merely killed by
+		// the parent-death signal as the host went away.
+		if lcFindEvent(evs, 9004, pid) < 0 {
+			t.Errorf("no worker-stopped event (9004) for %d: the host did not stop it\n%+v", pid, evs)
+		}
+	}
+	if lcFindEvent(evs, 9002, 0) < 0 {
+		t.Errorf("no pool-stopped event (9002) for %s\n%+v", pool, evs)
 	}
 	if got := lcProcs(pool, 0); len(got) != 0 {
 		t.Errorf("processes of %s survived the host: %v", pool, got)
+	}
+}
+
+// TestLifecycleGardenRefill: when a web-garden worker has gone (idle stop)
+// and a request has to wait because the remaining worker is busy, the pool
+// starts a worker again up to maxProcesses instead of running on fewer
+// workers for good.
+func TestLifecycleGardenRefill(t *testing.T) {
+	const pool = "LcRefill"
+	e := newHostEnv(t)
+	e.addTestPool(pool, "/", "/processModel.maxProcesses:2", "/processModel.maxConcurrentRequests:1", "/processModel.idleTimeout:00:00:02")
+	e.startHost()
+	e.lcServe("/", pool)
+	var two []int
+	waitFor(t, 10*time.Second, "two workers", func() error {
+		if two = e.workers(pool); len(two) != 2 {
+			return fmt.Errorf("workers %v", two)
+		}
+		return nil
+	})
+	// Sequential requests keep one worker busy enough not to idle out
+	// while the other is left idle and is stopped.
+	var busy int
+	waitFor(t, 10*time.Second, "one worker stopped for idleness", func() error {
+		busy = e.lcServe("/", pool)
+		if pids := e.workers(pool); len(pids) != 1 || pids[0] != busy {
+			return fmt.Errorf("workers %v (serving %d)", pids, busy)
+		}
+		return nil
+	})
+	idle := two[0]
+	if idle == busy {
+		idle = two[1]
+	}
+	e.lcWaitEvent(pool, 5186, idle, 2*time.Second)
+
+	// Two concurrent requests: the second cannot go to the busy worker
+	// (one request each), so the pool starts a second worker for it.
+	a, b := e.lcAsync("/sleep?ms=1000"), e.lcAsync("/sleep?ms=1000")
+	var seen string // the last non-empty request listing, for the failure message
+	waitFor(t, 5*time.Second, "a second worker started for the waiting request", func() error {
+		if pids := e.workers(pool); len(pids) != 2 {
+			if reqs := strings.Join(strings.Fields(e.run("list", "request", "/apppool.name:"+pool, "/text:wp.name")), " "); reqs != "" {
+				seen = reqs
+			}
+			return fmt.Errorf("workers %v; requests on workers seen last: %q", pids, seen)
+		}
+		return nil
+	})
+	ra := e.lcAwait(a, "first concurrent request", 10*time.Second)
+	rb := e.lcAwait(b, "second concurrent request", 10*time.Second)
+	if ra.code != 200 || rb.code != 200 || ra.pid() == rb.pid() {
+		t.Fatalf("concurrent requests after the idle stop: %d %q / %d %q, want 200s from two workers\n%s", ra.code, ra.body, rb.code, rb.body, e.log())
 	}
 }
