@@ -1,6 +1,7 @@
 package hosttest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -17,14 +18,14 @@ import (
 // loadSpec describes a closed-loop HTTP load: Conns connections, each
 // sending one GET at a time, back to back.
 type loadSpec struct {
-	// Base is the URL prefix, e.g. "http://127.0.0.1:8080".
-	Base string
+	// Addr is the server's address, e.g. "127.0.0.1:8080".
+	Addr string
 	// Path returns the path of the n-th request (0-based) of connection c.
 	Path func(c, n int) string
 	// Conns is the number of concurrent keep-alive connections.
 	Conns int
-	// Duration is how long the load runs unless Stop is closed first
-	// (then Stop ends it) — see run.
+	// Duration is how long the load runs; with a stop channel (see
+	// runLoad) it is the hard limit.
 	Duration time.Duration
 	// MaxRequests is a hard cap on the number of requests, all
 	// connections together.
@@ -44,12 +45,13 @@ type sample struct {
 	status  int    // 0 when the request failed at transport level
 	err     string // transport error, or a note about the body
 	pid     int    // the worker pid the body names, 0 if none
+	newConn bool   // sent on a newly dialled connection
 }
 
 // loadResult is the outcome of a load run.
 type loadResult struct {
 	Elapsed  time.Duration
-	Samples  []sample // in no particular order
+	Samples  []sample // in order of start
 	Requests int
 	OK       int // 2xx with a body naming a worker
 	Non2xx   int
@@ -60,6 +62,11 @@ type loadResult struct {
 	PIDs []int
 	// Failures holds up to 20 failure descriptions, for the log.
 	Failures []string
+	// Dials is the number of connections opened. More than Conns means
+	// that connections broke or the server closed them.
+	Dials int
+	// Redials says when connections were dialled again (up to 20).
+	Redials []string
 }
 
 // Failed is the number of requests that did not get a 2xx answer.
@@ -92,8 +99,8 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // Summary is a one-line account of the run for t.Logf.
 func (r *loadResult) Summary() string {
 	rps := float64(r.Requests) / r.Elapsed.Seconds()
-	return fmt.Sprintf("%d requests in %s (%.0f req/s): %d ok, %d non-2xx, %d errors; latency p50 %s p99 %s p99.9 %s max %s; %d worker pids seen",
-		r.Requests, r.Elapsed.Round(time.Millisecond), rps, r.OK, r.Non2xx, r.Errors,
+	return fmt.Sprintf("%d requests in %s (%.0f req/s) on %d connections: %d ok, %d non-2xx, %d errors; latency p50 %s p99 %s p99.9 %s max %s; %d worker pids seen",
+		r.Requests, r.Elapsed.Round(time.Millisecond), rps, r.Dials, r.OK, r.Non2xx, r.Errors,
 		fmtMS(r.percentile(0.50, nil)), fmtMS(r.percentile(0.99, nil)), fmtMS(r.percentile(0.999, nil)),
 		fmtMS(r.percentile(1, nil)), len(r.PIDs))
 }
@@ -105,9 +112,11 @@ func fmtMS(d time.Duration) string {
 
 // runLoad runs the load until spec.Duration has passed, or, when stop is
 // not nil, until stop is closed (spec.Duration is then the hard limit), or
-// until spec.MaxRequests requests were sent. Each connection has its own
-// http.Transport with a single connection, so the load is exactly Conns
-// keep-alive connections (a connection the server closes is redialled).
+// until spec.MaxRequests requests were sent. Each of the Conns clients
+// keeps one raw HTTP/1.1 keep-alive connection and sends one request at a
+// time on it; it never retries, so a connection that breaks is a failed
+// request (net/http's client would silently resend a GET whose reused
+// connection the server closed), after which it dials a new connection.
 func runLoad(spec loadSpec, stop <-chan struct{}) *loadResult {
 	if spec.RequestTimeout <= 0 {
 		spec.RequestTimeout = 10 * time.Second
@@ -123,7 +132,7 @@ func runLoad(spec loadSpec, stop <-chan struct{}) *loadResult {
 			}
 		}()
 	}
-	var sent atomic.Int64
+	var sent, dials atomic.Int64
 	per := make([][]sample, spec.Conns)
 	began := time.Now()
 	start := spec.Start
@@ -135,41 +144,41 @@ func runLoad(spec loadSpec, stop <-chan struct{}) *loadResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr := &http.Transport{
-				Proxy:               nil,
-				DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-				MaxIdleConns:        1,
-				MaxIdleConnsPerHost: 1,
-				MaxConnsPerHost:     1,
-				DisableCompression:  true,
-			}
-			defer tr.CloseIdleConnections()
-			cl := &http.Client{Transport: tr, Timeout: spec.RequestTimeout}
+			rc := &rawClient{addr: spec.Addr, timeout: spec.RequestTimeout, dials: &dials}
+			defer rc.close()
 			for n := 0; ctx.Err() == nil; n++ {
 				if sent.Add(1) > spec.MaxRequests {
 					return
 				}
 				path := spec.Path(c, n)
-				s := oneRequest(cl, spec.Base+path, start)
+				s := rc.sample(path, start)
 				s.path = path
 				per[c] = append(per[c], s)
 			}
 		}()
 	}
 	wg.Wait()
-	res := &loadResult{Elapsed: time.Since(began), Statuses: map[int]int{}}
+	res := &loadResult{Elapsed: time.Since(began), Statuses: map[int]int{}, Dials: int(dials.Load())}
 	seen := map[int]bool{}
-	for _, ss := range per {
+	for c, ss := range per {
 		res.Samples = append(res.Samples, ss...)
+		for i, s := range ss {
+			if i > 0 && s.newConn && len(res.Redials) < 20 {
+				res.Redials = append(res.Redials, fmt.Sprintf("connection %d dialled again at %s, after %q sent at %s (status %d %s)",
+					c, fmtMS(s.start), ss[i-1].path, fmtMS(ss[i-1].start), ss[i-1].status, ss[i-1].err))
+			}
+		}
 	}
 	slices.SortFunc(res.Samples, func(a, b sample) int { return int(a.start - b.start) })
 	for _, s := range res.Samples {
 		res.Requests++
 		switch {
-		case s.status == 0 || s.err != "":
+		case s.status == 0:
 			res.Errors++
 		case s.status < 200 || s.status > 299:
 			res.Non2xx++
+		case s.err != "":
+			res.Errors++ // a 2xx whose body was cut short or names no worker
 		default:
 			res.OK++
 		}
@@ -187,23 +196,82 @@ func runLoad(spec loadSpec, stop <-chan struct{}) *loadResult {
 	return res
 }
 
-// oneRequest sends one GET and reads the whole answer.
-func oneRequest(cl *http.Client, url string, t0 time.Time) sample {
-	begin := time.Now()
-	s := sample{start: begin.Sub(t0)}
-	resp, err := cl.Get(url)
-	if err != nil {
-		s.latency = time.Since(begin)
-		s.err = err.Error()
-		return s
+// rawClient is one load client: a raw HTTP/1.1 keep-alive connection,
+// dialled when needed.
+type rawClient struct {
+	addr    string
+	timeout time.Duration
+	dials   *atomic.Int64
+	conn    net.Conn
+	br      *bufio.Reader
+	dialed  bool // the last get dialled
+}
+
+// maxBody bounds the response bodies the load reads.
+const maxBody = 1 << 20
+
+// get sends `GET path` and reads the whole answer. After an error or a
+// "Connection: close" answer the connection is closed, and the next get
+// dials a new one.
+func (rc *rawClient) get(path string) (*http.Response, []byte, error) {
+	if rc.conn == nil {
+		c, err := net.DialTimeout("tcp", rc.addr, 5*time.Second)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dial: %w", err)
+		}
+		rc.dials.Add(1)
+		rc.dialed = true
+		rc.conn, rc.br = c, bufio.NewReader(c)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err := rc.conn.SetDeadline(time.Now().Add(rc.timeout)); err != nil {
+		rc.close()
+		return nil, nil, err
+	}
+	if _, err := io.WriteString(rc.conn, "GET "+path+" HTTP/1.1\r\nHost: "+rc.addr+"\r\nUser-Agent: poolctl-hosttest-load\r\n\r\n"); err != nil {
+		rc.close()
+		return nil, nil, fmt.Errorf("write the request: %w", err)
+	}
+	resp, err := http.ReadResponse(rc.br, nil)
+	if err != nil {
+		rc.close()
+		return nil, nil, fmt.Errorf("read the response: %w", err)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	resp.Body.Close()
-	s.latency = time.Since(begin)
-	s.status = resp.StatusCode
 	switch {
 	case err != nil:
-		s.err = "reading the body: " + err.Error()
+		rc.close()
+		return resp, body, fmt.Errorf("read the body: %w", err)
+	case len(body) > maxBody:
+		rc.close()
+		return resp, body, fmt.Errorf("body longer than %d bytes", maxBody)
+	case resp.Close:
+		rc.close()
+	}
+	return resp, body, nil
+}
+
+// close closes the connection, if any.
+func (rc *rawClient) close() {
+	if rc.conn != nil {
+		rc.conn.Close()
+		rc.conn, rc.br = nil, nil
+	}
+}
+
+// sample sends one request and describes its outcome.
+func (rc *rawClient) sample(path string, t0 time.Time) sample {
+	begin := time.Now()
+	s := sample{start: begin.Sub(t0)}
+	resp, body, err := rc.get(path)
+	s.latency = time.Since(begin)
+	if resp != nil {
+		s.status = resp.StatusCode
+	}
+	s.newConn, rc.dialed = rc.dialed, false
+	switch {
+	case err != nil:
+		s.err = err.Error()
 	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
 		s.pid = pidOf(string(body))
 		if s.pid == 0 {
