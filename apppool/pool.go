@@ -209,14 +209,18 @@ func (p *Pool) drainAndStop(ws []*Worker, drains []<-chan struct{}, grace time.D
 	wg.Wait()
 }
 
+// drainOne gives the worker shutdownTimeLimit (grace) in all: it waits for
+// its requests to finish, sends SIGTERM, and sends SIGKILL when the limit
+// is reached (at once if draining used it all).
 func (p *Pool) drainOne(w *Worker, drained <-chan struct{}, grace time.Duration) {
+	deadline := time.Now().Add(grace)
 	t := time.NewTimer(grace)
 	select {
 	case <-drained:
 	case <-t.C:
 	}
 	t.Stop()
-	p.stopWorker(w, grace)
+	p.stopWorker(w, max(time.Until(deadline), 0))
 	p.mu.Lock()
 	delete(p.draining, w)
 	p.mu.Unlock()

@@ -146,7 +146,7 @@ func (p *Pool) stopWorker(w *Worker, grace time.Duration) {
 		p.logger.Error("stop worker", "pool", p.name, "pid", w.PID, "err", err)
 	case killed:
 		p.events.Record(events.Event{ID: events.ShutdownTimeout, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID),
-			Reason: fmt.Sprintf("worker %d did not stop within %s and was killed", w.PID, grace)})
+			Reason: fmt.Sprintf("worker %d did not finish within the pool's shutdownTimeLimit and was killed", w.PID)})
 	default:
 		p.events.Record(events.Event{ID: events.WorkerStopped, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID), Reason: "worker stopped"})
 	}

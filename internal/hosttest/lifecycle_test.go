@@ -968,7 +968,7 @@ func TestLifecycleGracefulShutdown(t *testing.T) {
 	}
 }
 
-// TestLifecycleGardenRefill: when a web-garden worker has gone (idle stop)
+// TestLifecycleGardenRefill: when a web-garden worker has gone (killed)
 // and a request has to wait because the remaining worker is busy, the pool
 // starts a worker again up to maxProcesses instead of running on fewer
 // workers for good.
@@ -985,23 +985,21 @@ func TestLifecycleGardenRefill(t *testing.T) {
 		}
 		return nil
 	})
-	// Sequential requests keep one worker busy enough not to idle out
-	// while the other is left idle and is stopped.
-	var busy int
-	waitFor(t, 10*time.Second, "one worker stopped for idleness", func() error {
-		busy = e.lcServe("/", pool)
-		if pids := e.workers(pool); len(pids) != 1 || pids[0] != busy {
-			return fmt.Errorf("workers %v (serving %d)", pids, busy)
+	// Lose one worker: killed, with no request waiting, an OnDemand pool
+	// does not replace it at once (event 5009), leaving the garden short.
+	gone := two[0]
+	if err := syscall.Kill(gone, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the killed worker out of the pool", func() error {
+		if pids := e.workers(pool); len(pids) != 1 || pids[0] == gone {
+			return fmt.Errorf("workers %v (killed %d)", pids, gone)
 		}
 		return nil
 	})
-	idle := two[0]
-	if idle == busy {
-		idle = two[1]
-	}
-	e.lcWaitEvent(pool, 5186, idle, 2*time.Second)
+	e.lcWaitEvent(pool, 5009, gone, 2*time.Second)
 
-	// Two concurrent requests: the second cannot go to the busy worker
+	// Two concurrent requests: the second cannot go to the remaining worker
 	// (one request each), so the pool starts a second worker for it.
 	a, b := e.lcAsync("/sleep?ms=1000"), e.lcAsync("/sleep?ms=1000")
 	var seen string // the last non-empty request listing, for the failure message
