@@ -65,8 +65,8 @@ func (p *Pool) Name() string { return p.name }
 // run is the actor: the only goroutine that changes the pool's lifecycle.
 func (p *Pool) run() {
 	defer close(p.stopped)
-	// The idle check ticks only while the pool has workers, so a hundred
-	// idle pools cost no wake-ups.
+	// The periodic checks tick only while the pool has workers, so a
+	// hundred idle pools cost no wake-ups.
 	var idle *time.Ticker
 	var idleC <-chan time.Time
 	defer func() {
@@ -82,13 +82,13 @@ func (p *Pool) run() {
 			p.demandStart()
 		case n := <-p.exits:
 			p.onExit(n)
-		case <-idleC:
-			p.checkIdle()
+		case now := <-idleC:
+			p.tick(now)
 		case <-p.done:
 			return
 		}
 		p.mu.Lock()
-		busy := len(p.active) > 0 && p.settings.IdleTimeout > 0
+		busy := len(p.active) > 0
 		p.mu.Unlock()
 		switch {
 		case busy && idle == nil:
@@ -305,6 +305,13 @@ func (p *Pool) onExit(n exitNote) {
 	if need {
 		p.ensureWorkers()
 	}
+}
+
+// tick runs the pool's periodic checks on the actor, once a second while
+// the pool has workers. Each check lives in its own file.
+func (p *Pool) tick(now time.Time) {
+	p.checkIdle()
+	_ = now
 }
 
 // checkIdle stops (or suspends) workers that served nothing for idleTimeout.

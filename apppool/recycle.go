@@ -43,17 +43,9 @@ func (p *Pool) recycle(eventID int, reason string) (RecycleResult, error) {
 	s := p.settings
 	p.mu.Unlock()
 	for _, old := range olds {
-		p.events.Record(events.Event{ID: eventID, Pool: p.name, PID: old.PID, Worker: strconv.Itoa(old.ID), Reason: reason})
-		var nw *Worker
-		var err error
-		if s.Overlap {
-			nw, err = p.overlapOne(old, &s)
-		} else {
-			nw, err = p.rotateOne(old, &s)
-		}
+		nw, err := p.recycleWorker(old, &s, eventID, reason)
 		if err != nil {
-			p.events.Record(events.Event{ID: events.OverlapFailure, Pool: p.name, PID: old.PID, Reason: "recycle failed: " + err.Error()})
-			return res, fmt.Errorf("%w: apppool %q: %w", hostapi.ErrRecycleFailed, p.name, err)
+			return res, err
 		}
 		res.Old = append(res.Old, old.PID)
 		if nw != nil {
@@ -61,6 +53,26 @@ func (p *Pool) recycle(eventID int, reason string) (RecycleResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// recycleWorker replaces one worker, overlapped unless the pool disallows
+// it, recording eventID with the reason. Recycling triggers (time,
+// requests, memory, a failed health check) use it for the one worker they
+// concern. Called on the actor.
+func (p *Pool) recycleWorker(old *Worker, s *Settings, eventID int, reason string) (*Worker, error) {
+	p.events.Record(events.Event{ID: eventID, Pool: p.name, PID: old.PID, Worker: strconv.Itoa(old.ID), Reason: reason})
+	var nw *Worker
+	var err error
+	if s.Overlap {
+		nw, err = p.overlapOne(old, s)
+	} else {
+		nw, err = p.rotateOne(old, s)
+	}
+	if err != nil {
+		p.events.Record(events.Event{ID: events.OverlapFailure, Pool: p.name, PID: old.PID, Reason: "recycle failed: " + err.Error()})
+		return nil, fmt.Errorf("%w: apppool %q: %w", hostapi.ErrRecycleFailed, p.name, err)
+	}
+	return nw, nil
 }
 
 // overlapOne starts a replacement, switches dispatch to it, then drains and
