@@ -25,7 +25,7 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("POOLCTL_UPDATE_SCRIPTS") == "1",
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits},
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits, "eventfixture": cmdEventFixture},
 		Condition:           condition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("POOLCTL_CONFIG", filepath.Join(env.WorkDir, "etc", "applicationHost.toml"))

@@ -40,6 +40,10 @@ func (p *Pool) Acquire(ctx context.Context, req *Request) (*Worker, error) {
 		p.mu.Unlock()
 		return nil, err
 	}
+	if err := p.cpuBlocked(time.Now()); err != nil {
+		p.mu.Unlock()
+		return nil, err
+	}
 	if w := p.pick(); w != nil {
 		p.assign(w, req)
 		p.mu.Unlock()
@@ -79,6 +83,7 @@ func (p *Pool) Release(w *Worker, req *Request) {
 	p.mu.Lock()
 	w.inflight--
 	w.served++
+	p.noteServedLocked(w) // periodicRestart.requests (triggers.go)
 	w.lastUsed = now
 	delete(w.reqs, req)
 	p.served++
@@ -103,6 +108,9 @@ func (p *Pool) pick() *Worker {
 	p.rr++
 	for i := range n {
 		w := p.active[(p.rr+i)%n]
+		if p.spentLocked(w) { // reached periodicRestart.requests: being replaced
+			continue
+		}
 		if p.settings.MaxConcurrent > 0 && w.inflight >= p.settings.MaxConcurrent {
 			continue
 		}

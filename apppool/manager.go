@@ -59,6 +59,11 @@ func (m *Manager) Reconcile(ctx context.Context, cfg *store.Config) error {
 		p := &cfg.ApplicationPools[i]
 		want[strings.ToLower(p.Name)] = p
 	}
+	names := make([]string, 0, len(want))
+	for _, p := range want {
+		names = append(names, p.Name)
+	}
+	m.launcher.Identities.SetPools(names)
 	var errs []error
 	m.mu.Lock()
 	var removed []*Pool

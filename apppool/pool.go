@@ -40,6 +40,12 @@ type Pool struct {
 	nextID   int
 	served   uint64
 	rr       int // round-robin offset of pick
+
+	health healthState // pinging and rapid-fail protection (health.go, rapidfail.go)
+
+	cpu cpuState // CPU limit accounting and cgroup (cpu.go)
+
+	trig triggerState // recycling triggers (triggers.go)
 }
 
 type exitNote struct {
@@ -82,6 +88,8 @@ func (p *Pool) run() {
 			p.demandStart()
 		case n := <-p.exits:
 			p.onExit(n)
+		case r := <-p.health.results:
+			p.onPing(r) // health.go
 		case now := <-idleC:
 			p.tick(now)
 		case <-p.done:
@@ -151,6 +159,7 @@ func (p *Pool) Start(ctx context.Context) error {
 		}
 		_ = p.move(Started)
 		p.disabled, p.reason = false, ""
+		p.resetFailures() // rapidfail.go
 		always := p.settings.AlwaysRunning
 		p.mu.Unlock()
 		p.events.Record(events.Event{ID: events.PoolStarted, Pool: p.name, Reason: "pool started"})
@@ -302,6 +311,9 @@ func (p *Pool) onExit(n exitNote) {
 	st := n.w.proc.Exit()
 	p.events.Record(events.Event{ID: events.WorkerCrash, Pool: p.name, PID: n.w.PID, Worker: strconv.Itoa(n.w.ID),
 		Reason: fmt.Sprintf("worker %d ended unexpectedly (%s)", n.w.PID, st)})
+	if p.noteFailure(fmt.Sprintf("worker %d ended unexpectedly (%s)", n.w.PID, st)) {
+		return // rapid-fail protection disables the pool (rapidfail.go)
+	}
 	if need {
 		p.ensureWorkers()
 	}
@@ -311,6 +323,9 @@ func (p *Pool) onExit(n exitNote) {
 // the pool has workers. Each check lives in its own file.
 func (p *Pool) tick(now time.Time) {
 	p.checkIdle()
+	p.checkHealth(now) // after checkIdle: health.go
+	p.checkCPU(now)
+	p.checkTriggers(now)
 	_ = now
 }
 
@@ -362,6 +377,7 @@ func (p *Pool) close(ctx context.Context) {
 		return err
 	})
 	p.waitDraining(ctx)
+	p.cpuClose()
 	close(p.done)
 	<-p.stopped
 }

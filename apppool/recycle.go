@@ -3,7 +3,6 @@ package apppool
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/hostapi"
@@ -60,7 +59,7 @@ func (p *Pool) recycle(eventID int, reason string) (RecycleResult, error) {
 // requests, memory, a failed health check) use it for the one worker they
 // concern. Called on the actor.
 func (p *Pool) recycleWorker(old *Worker, s *Settings, eventID int, reason string) (*Worker, error) {
-	p.events.Record(events.Event{ID: eventID, Pool: p.name, PID: old.PID, Worker: strconv.Itoa(old.ID), Reason: reason})
+	p.recordRecycle(old, s, eventID, reason) // only when its logEventOnRecycle flag is set (triggers.go)
 	var nw *Worker
 	var err error
 	if s.Overlap {
@@ -144,6 +143,7 @@ func (p *Pool) Reconfigure(ctx context.Context, s Settings) error {
 			_ = p.move(Starting)
 			_ = p.move(Started)
 			p.disabled, p.reason = false, ""
+			p.resetFailures() // rapidfail.go
 			p.mu.Unlock()
 			p.events.Record(events.Event{ID: events.PoolStarted, Pool: p.name, Reason: "pool started (autoStart set)"})
 			if s.AlwaysRunning {

@@ -37,7 +37,7 @@ func (p *Pool) workersLocked() []*Worker {
 
 func (p *Pool) workerStatusLocked(w *Worker) hostapi.WorkerStatus {
 	return hostapi.WorkerStatus{PID: w.PID, ID: w.ID, Pool: p.name, State: w.state.String(), Addr: w.Addr,
-		Started: w.Started.UTC(), Requests: w.served, InFlight: w.inflight}
+		Started: w.Started.UTC(), Requests: w.served, InFlight: w.inflight, Identity: w.identity}
 }
 
 // Requests lists the requests queued and in flight in the pool.

@@ -22,6 +22,12 @@ type Launcher struct {
 	Self    string   // the poolctl binary; the built-in worker is "Self worker"
 	LogDir  string   // worker output goes to LogDir/<pool>.log
 	BaseEnv []string // environment every worker starts from (PATH, LANG ...)
+	// Identities resolves who workers run as (identity.go); nil runs
+	// them as the host.
+	Identities *Identities
+	// SampleInterval is how often worker memory is sampled for the
+	// memory recycling triggers; 0 means DefaultSampleInterval.
+	SampleInterval time.Duration
 }
 
 // Worker is one worker process of a pool. Fields below mu are guarded by
@@ -41,11 +47,15 @@ type Worker struct {
 	lastUsed time.Time
 	drained  chan struct{} // closed once draining with nothing in flight
 	reqs     map[*Request]struct{}
+	identity string // who the worker runs as, for list wp
 }
 
 // launch starts a worker and waits until its health check passes within
 // startupTimeLimit. A worker that is not ready in time is killed.
 func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
+	if err := p.launchAllowed(); err != nil { // rapidfail.go
+		return nil, err
+	}
 	port, err := proc.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("pick a port: %w", err)
@@ -58,8 +68,14 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 	env := append([]string{}, p.launcher.BaseEnv...)
 	env = append(env, "PORT="+strconv.Itoa(port), "POOLCTL_LISTEN="+addr,
 		"POOLCTL_APPPOOL="+s.Name, "POOLCTL_WORKER_ID="+strconv.Itoa(id))
+	ident, err := p.identity(s)
+	if err != nil {
+		return nil, err
+	}
+	env = append(env, ident.Env()...)
 	env = append(env, s.Env...)
 	spec := proc.Spec{Env: env, Dir: s.WorkingDirectory, Stdout: p.log, Stderr: p.log}
+	spec.Credential = ident.Credential()
 	if len(s.Command) > 0 {
 		spec.Path, spec.Args = s.Command[0], s.Command[1:]
 	} else {
@@ -74,6 +90,7 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		p.events.Record(events.Event{ID: events.LaunchFailure, Pool: s.Name, Reason: fmt.Sprintf("worker could not be launched: %v", err)})
 		return nil, fmt.Errorf("launch worker: %w", err)
 	}
+	p.cpuPlace(pr.Pid)
 	rctx, cancel := context.WithTimeout(ctx, s.StartupTimeLimit)
 	err = proc.WaitReady(rctx, addr, s.PingPath, pr.Done())
 	cancel()
@@ -86,6 +103,7 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 			id = events.WorkerCrash
 		}
 		p.events.Record(events.Event{ID: id, Pool: s.Name, PID: pr.Pid, Reason: reason})
+		p.noteFailure(reason) // rapid-fail protection (rapidfail.go)
 		if tail := p.logTail(); tail != "" {
 			reason += "; last output: " + tail
 		}
@@ -93,7 +111,7 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 	}
 	w := &Worker{ID: id, PID: pr.Pid, Addr: addr, Started: pr.Started, proc: pr,
 		target: forward.NewTarget("tcp", addr, forward.Options{}),
-		state:  WorkerReady, lastUsed: time.Now(), reqs: map[*Request]struct{}{}}
+		state:  WorkerReady, lastUsed: time.Now(), reqs: map[*Request]struct{}{}, identity: ident.String()}
 	p.events.Record(events.Event{ID: events.WorkerStarted, Pool: s.Name, PID: w.PID, Worker: strconv.Itoa(id), Reason: "worker ready at " + addr})
 	go p.watch(w)
 	return w, nil

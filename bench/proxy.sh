@@ -74,13 +74,18 @@ go build -o "$tmp/hello" ./bench/hello
 go build -o "$tmp/proxy" ./bench/proxy
 
 "$tmp/hello" -addr "127.0.0.1:$HELLO_PORT" >"$tmp/hello.log" 2>&1 &
+HELLO_PID=$!
 pids+=($!)
 GOMAXPROCS=2 "$tmp/proxy" -addr "127.0.0.1:$PROXY2_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/proxy2.log" 2>&1 &
+PROXY2_PID=$!
 pids+=($!)
 GOMAXPROCS=1 "$tmp/proxy" -addr "127.0.0.1:$PROXY1_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/proxy1.log" 2>&1 &
+PROXY1_PID=$!
 pids+=($!)
+RP_PID=
 if [ "$WITH_RP" = 1 ]; then
 	"$tmp/proxy" -mode reverseproxy -addr "127.0.0.1:$RP_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/rp.log" 2>&1 &
+	RP_PID=$!
 	pids+=($!)
 fi
 
@@ -125,16 +130,34 @@ http {
 }
 EOF
 "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log"
+ok=0
+for _ in $(seq 1 100); do
+	if [ -s "$tmp/nginx/nginx.pid" ] && NGINX_WORKER=$(pgrep -P "$(cat "$tmp/nginx/nginx.pid")" | head -1) && [ -n "$NGINX_WORKER" ]; then
+		ok=1
+		break
+	fi
+	sleep 0.05
+done
+if [ "$ok" != 1 ]; then
+	echo "proxy.sh: nginx did not start" >&2
+	cat "$tmp/nginx/error.log" >&2 || true
+	exit 1
+fi
 
+# For each target: name, port, and the process whose CPU is the "front"
+# (for direct, the backend itself).
 names=(direct proxy-gmp2 proxy-gmp1 nginx)
 ports=("$HELLO_PORT" "$PROXY2_PORT" "$PROXY1_PORT" "$NGINX_PORT")
+fronts=("$HELLO_PID" "$PROXY2_PID" "$PROXY1_PID" "$NGINX_WORKER")
 if [ "$WITH_NGINX_XFF" = 1 ]; then
 	names+=(nginx-xff)
 	ports+=("$NGINX_XFF_PORT")
+	fronts+=("$NGINX_WORKER")
 fi
 if [ "$WITH_RP" = 1 ]; then
 	names+=(reverseproxy)
 	ports+=("$RP_PORT")
+	fronts+=("$RP_PID")
 fi
 
 # Wait (bounded) until every target answers 100 bytes.
@@ -165,17 +188,32 @@ to_ms() {
 	}'
 }
 
-# run NAME PORT PASS: one wrk run; appends "pass name rps p50 p99 errors".
+# cpu_ticks PID: user+system clock ticks used so far by PID.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+
+# run NAME PORT PASS FRONT_PID: one wrk run; appends "pass name rps p50
+# p99 front-us/req backend-us/req errors". CPU per request is measured
+# from /proc and depends much less on other load than req/s does.
 run() {
 	local out="$tmp/wrk.$1.$3.txt"
+	local f0 b0 f1 b1
+	f0=$(cpu_ticks "$4")
+	b0=$(cpu_ticks "$HELLO_PID")
 	wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$2/" >"$out"
-	local rps p50 p99 errs
+	f1=$(cpu_ticks "$4")
+	b1=$(cpu_ticks "$HELLO_PID")
+	local rps p50 p99 errs reqs fus bus
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	reqs=$(awk '/requests in/ {print $1}' "$out")
 	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
 	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+	fus=$(awk -v d=$((f1 - f0)) -v n="$reqs" -v t="$TCK" 'BEGIN {printf "%.1f", d * 1e6 / t / n}')
+	bus=$(awk -v d=$((b1 - b0)) -v n="$reqs" -v t="$TCK" 'BEGIN {printf "%.1f", d * 1e6 / t / n}')
 	errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' "$out")
-	echo "$3 $1 $rps $p50 $p99 ${errs:-none}" >>"$tmp/results"
-	printf '  pass %s %-13s %10s req/s  p50 %7s ms  p99 %7s ms  errors: %s\n' "$3" "$1" "$rps" "$p50" "$p99" "${errs:-none}" >&2
+	echo "$3 $1 $rps $p50 $p99 $fus $bus ${errs:-none}" >>"$tmp/results"
+	printf '  pass %s %-13s %10s req/s  p50 %7s ms  p99 %7s ms  front %5s us/req  backend %5s us/req  errors: %s\n' \
+		"$3" "$1" "$rps" "$p50" "$p99" "$fus" "$bus" "${errs:-none}" >&2
 }
 
 echo "wrk -t1 -c$CONNS -d$DURATION --latency, $ROUNDS round(s) forward + reverse" >&2
@@ -183,11 +221,11 @@ pass=0
 for _ in $(seq 1 "$ROUNDS"); do
 	pass=$((pass + 1))
 	for i in "${!names[@]}"; do
-		run "${names[$i]}" "${ports[$i]}" "$pass"
+		run "${names[$i]}" "${ports[$i]}" "$pass" "${fronts[$i]}"
 	done
 	pass=$((pass + 1))
 	for ((i = ${#names[@]} - 1; i >= 0; i--)); do
-		run "${names[$i]}" "${ports[$i]}" "$pass"
+		run "${names[$i]}" "${ports[$i]}" "$pass" "${fronts[$i]}"
 	done
 done
 
@@ -196,17 +234,18 @@ echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(go version | awk '{print $3}')"
 echo
 awk -v names="${names[*]}" '
-	{ rps[$2] += $3; p50[$2] += $4; p99[$2] += $5; n[$2]++
-	  prs[$1, $2] = $3; passes[$1] = 1 }
+	{ rps[$2] += $3; p50[$2] += $4; p99[$2] += $5; fcpu[$2] += $6; bcpu[$2] += $7; n[$2]++
+	  prs[$1, $2] = $3; if ($1 > npass) npass = $1 }
 	END {
 		split(names, order, " ")
 		d = rps["direct"] / n["direct"]; g = rps["nginx"] / n["nginx"]
-		print "| path | req/s (mean of passes) | / direct | / nginx | p50 ms | p99 ms | per-pass / nginx |"
-		print "|---|---|---|---|---|---|---|"
+		print "| path | req/s (mean of passes) | / direct | / nginx | p50 ms | p99 ms | front CPU us/req | backend CPU us/req | per-pass req/s / nginx |"
+		print "|---|---|---|---|---|---|---|---|---|"
 		for (i = 1; i in order; i++) {
 			k = order[i]; r = rps[k] / n[k]
 			per = ""
-			for (p in passes) per = per sprintf("%s%.2f", per == "" ? "" : " ", prs[p, k] / prs[p, "nginx"])
-			printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %s |\n", k, r, r / d, r / g, p50[k] / n[k], p99[k] / n[k], per
+			for (p = 1; p <= npass; p++) per = per sprintf("%s%.2f", per == "" ? "" : " ", prs[p, k] / prs[p, "nginx"])
+			fc = k == "direct" ? "-" : sprintf("%.1f", fcpu[k] / n[k])
+			printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %s | %.1f | %s |\n", k, r, r / d, r / g, p50[k] / n[k], p99[k] / n[k], fc, bcpu[k] / n[k], per
 		}
 	}' "$tmp/results"

@@ -5,9 +5,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/poolctl/poolctl/apppool"
+	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/host"
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/store"
@@ -18,13 +21,18 @@ func hostCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "host",
 		Usage:           "Run the host in the foreground: HTTP front, pools and workers",
-		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL]",
+		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--service-user USER] [--worker-group GROUP] [--sample-interval D]",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "runtime files: worker logs, events (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
+			&cli.StringFlag{Name: "event-log-max-size", Value: "10M", EnvVars: []string{"POOLCTL_EVENT_LOG_MAX_SIZE"}, Usage: "rotate events.jsonl when it would grow past this size (bytes, or 512K, 10M, 1G)"},
+			&cli.IntFlag{Name: "event-log-keep", Value: events.DefaultKeep, EnvVars: []string{"POOLCTL_EVENT_LOG_KEEP"}, Usage: "rotated event files to keep (events.jsonl.1 ... .N); 0 keeps none"},
 			&cli.StringFlag{Name: "operator-group", EnvVars: []string{"POOLCTL_OPERATOR_GROUP"}, Usage: "group whose members may start, stop and recycle through the socket (besides root and the host's user)"},
 			&cli.StringFlag{Name: "socket-group", EnvVars: []string{"POOLCTL_SOCKET_GROUP"}, Usage: "group owning the control socket (mode 0660): its members may read (list wp, list request); default the operator group"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"POOLCTL_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+			&cli.DurationFlag{Name: "sample-interval", Value: apppool.DefaultSampleInterval, EnvVars: []string{"POOLCTL_SAMPLE_INTERVAL"}, Usage: "how often worker memory is sampled from /proc for the memory recycling triggers (10ms to 1h)"},
+			&cli.StringFlag{Name: "service-user", EnvVars: []string{"POOLCTL_SERVICE_USER"}, Usage: "account NetworkService and LocalService workers run as (default nobody)"},
+			&cli.StringFlag{Name: "worker-group", EnvVars: []string{"POOLCTL_WORKER_GROUP"}, Usage: "supplementary group every worker gets unless its pool sets manualGroupMembership (the IIS_IUSRS analogue; default none)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -34,6 +42,13 @@ func hostCommand() *cli.Command {
 			if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 				return usagef("--log-level %q: expected debug, info, warn or error", c.String("log-level"))
 			}
+			eventLog, err := eventLogOptions(c)
+			if err != nil {
+				return err
+			}
+			if iv := c.Duration("sample-interval"); iv < 10*time.Millisecond || iv > time.Hour {
+				return usagef("--sample-interval %s: expected a duration from 10ms to 1h", iv)
+			}
 			logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
 			self, err := os.Executable()
 			if err != nil {
@@ -42,12 +57,16 @@ func hostCommand() *cli.Command {
 			opts := host.Options{
 				StorePath:     orDefault(c.String("config"), store.DefaultPath()),
 				Socket:        orDefault(c.String("socket"), hostapi.DefaultSocket()),
-				StateDir:      orDefault(c.String("state-dir"), host.DefaultStateDir()),
+				StateDir:      stateDirOf(c),
 				OperatorGroup: c.String("operator-group"),
 				SocketGroup:   c.String("socket-group"),
 				Self:          self,
 				Logger:        logger,
+				EventLog:      eventLog,
+				ServiceUser:   c.String("service-user"),
+				WorkerGroup:   c.String("worker-group"),
 			}
+			opts.SampleInterval = c.Duration("sample-interval")
 			return host.Run(c.Context, opts)
 		},
 	}

@@ -36,6 +36,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "socket", EnvVars: []string{"POOLCTL_SOCKET"}, Usage: "control socket of poolctl host (default: /run/poolctl/host.sock for root, $XDG_RUNTIME_DIR/poolctl/host.sock otherwise)"},
 		&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"},
 		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, EnvVars: []string{"POOLCTL_TIMEOUT"}, Usage: "how long to wait for the store lock and for the host"},
+		&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "the host's state directory, where list event reads (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
 	}
 }
 
@@ -101,7 +102,7 @@ func normalizeArgs(args []string) []string {
 
 func flagTakesValue(name string) bool {
 	switch name {
-	case "config", "c", "socket", "timeout":
+	case "config", "c", "socket", "timeout", "state-dir":
 		return true
 	}
 	return false
@@ -117,6 +118,7 @@ type env struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	now     func() time.Time
+	statDir string // the host's state directory, read by list event
 }
 
 func newEnv(c *cli.Context) *env {
@@ -137,6 +139,7 @@ func newEnv(c *cli.Context) *env {
 		stdout:  c.App.Writer,
 		stderr:  c.App.ErrWriter,
 		now:     time.Now,
+		statDir: stateDirOf(c),
 	}
 }
 

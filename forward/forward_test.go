@@ -486,7 +486,10 @@ func closingBackend(t *testing.T, answer int, readOnly bool, closed chan<- struc
 		mu.Lock()
 		*conns++
 		mu.Unlock()
-		defer func() { closed <- struct{}{} }()
+		defer func() {
+			c.Close() // before telling the test, so the close has happened
+			closed <- struct{}{}
+		}()
 		for range answer {
 			req, err := http.ReadRequest(br)
 			if err != nil {

@@ -81,3 +81,30 @@ func TestRawChunkedResponse(t *testing.T) {
 	}
 	f.noErr(t)
 }
+
+func TestManySmallChunks(t *testing.T) {
+	const n = 300000 // chunk-size lines alone add up to more than maxHeadBytes
+	addr := rawBackend(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		bw := bufio.NewWriter(c)
+		bw.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for range n {
+			bw.WriteString("1\r\nx\r\n")
+		}
+		bw.WriteString("0\r\n\r\n")
+		bw.Flush()
+	})
+	f := newFront(t, addr)
+	resp, err := newClient(t).Get(f.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(body) != n {
+		t.Fatalf("got %d bytes (%v), want %d", len(body), err, n)
+	}
+	f.noErr(t)
+}

@@ -81,6 +81,9 @@ func (c *conn) readLine() ([]byte, error) {
 func (c *conn) readHead() (got bool, err error) {
 	hd := &c.head
 	hd.nbytes = 0
+	if cap(hd.long) > 64<<10 {
+		hd.long = nil // do not keep a huge line buffer per connection
+	}
 	line, err := c.readLine()
 	if err != nil {
 		return hd.nbytes > 0, err
@@ -489,6 +492,7 @@ func bodyReadErr(err error) error {
 // trailer section into c.head.
 func (c *conn) copyChunked(w http.ResponseWriter, stream bool) error {
 	for {
+		c.head.nbytes = 0 // the size limit applies per chunk line here
 		line, err := c.readLine()
 		if err != nil {
 			return bodyReadErr(err)

@@ -92,7 +92,8 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 			}
 			return false, &Error{Stage: StageRead, Err: fmt.Errorf("%w: too many 1xx responses", ErrBadResponse)}
 		}
-		if s != http.StatusContinue {
+		if s != http.StatusContinue && r.ProtoAtLeast(1, 1) {
+			// 1xx (103 Early Hints...) cannot go to an HTTP/1.0 client.
 			c.relayInformational(w)
 		}
 	}

@@ -62,7 +62,8 @@ func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 		if informational >= maxInformational {
 			return &Error{Stage: StageRead, Err: fmt.Errorf("%w: too many 1xx responses", ErrBadResponse)}
 		}
-		if s != http.StatusContinue {
+		if s != http.StatusContinue && r.ProtoAtLeast(1, 1) {
+			// 1xx (103 Early Hints...) cannot go to an HTTP/1.0 client.
 			c.relayInformational(w)
 		}
 	}

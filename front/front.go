@@ -263,6 +263,8 @@ func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Poo
 		reason = "AppOffline"
 	case errors.Is(err, apppool.ErrPoolStopped):
 		reason = "Disabled"
+	case errors.Is(err, apppool.ErrCPULimit):
+		reason = "AppShutdown"
 	}
 	if pool.TCPLevel() && r.ProtoMajor == 1 {
 		if c, _, herr := http.NewResponseController(w).Hijack(); herr == nil {

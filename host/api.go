@@ -73,9 +73,6 @@ func (h *Host) routes(s *hostapi.Server) {
 			out = append(out, p.Status().Workers...)
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
-		for i := range out {
-			out[i].Identity = hostIdentity()
-		}
 		return out, nil
 	})
 	s.Handle("GET /v1/requests", hostapi.Read, func(context.Context, *http.Request) (any, error) {

@@ -34,6 +34,15 @@ type Options struct {
 	SocketGroup   string // group owning the socket: its members may read; "" for the operator group
 	Self          string // the poolctl binary, for the built-in worker
 	Logger        *slog.Logger
+	ServiceUser   string // account of NetworkService and LocalService workers; "" for nobody
+	WorkerGroup   string // supplementary group of every worker (IIS_IUSRS); "" for none
+	// EventLog is how the event file rotates (events.WithRotation);
+	// none for the defaults.
+	EventLog []events.Option
+
+	// SampleInterval is how often worker memory is sampled for the
+	// memory recycling triggers (0: apppool.DefaultSampleInterval).
+	SampleInterval time.Duration
 }
 
 // DefaultStateDir is /var/lib/poolctl for root and the XDG state directory
@@ -100,7 +109,7 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 		ln.Close()
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	rec, err := events.Open(opts.StateDir, logger)
+	rec, err := events.Open(opts.StateDir, logger, opts.EventLog...)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -108,8 +117,14 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 	if os.Geteuid() != 0 {
 		logger.Warn("the host is not running as root: workers run as the host's own user and no per-pool identity is applied", "uid", os.Geteuid())
 	}
+	ids, err := newIdentities(opts)
+	if err != nil {
+		ln.Close()
+		rec.Close()
+		return nil, err
+	}
 	h := &Host{opts: opts, store: st, events: rec, logger: logger, ctl: ln, opGID: gid, opName: opName}
-	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv()}, rec, logger)
+	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval}, rec, logger)
 	h.front = front.New(h.manager, logger)
 	// A binding that cannot listen (a port in use) or a pool that cannot
 	// start is reported and the rest serves: one bad site must not take

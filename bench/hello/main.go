@@ -13,12 +13,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:18080", "loopback `address` to listen on")
+	addr := flag.String("addr", "127.0.0.1:18080", "loopback `address` to listen on (or unix:PATH)")
 	flag.Parse()
 	if err := run(*addr); err != nil {
 		fmt.Fprintln(os.Stderr, "hello:", err)
@@ -33,10 +34,13 @@ func run(addr string) error {
 	if len(body) != 100 {
 		return fmt.Errorf("body is %d bytes, want 100", len(body))
 	}
-	if err := checkLoopback(addr); err != nil {
+	network := "tcp"
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		network, addr = "unix", path
+	} else if err := checkLoopback(addr); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}

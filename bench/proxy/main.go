@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "loopback `address` to listen on")
-	backend := flag.String("backend", "127.0.0.1:18080", "backend `address` (loopback)")
+	backend := flag.String("backend", "127.0.0.1:18080", "backend `address` (loopback, or unix:PATH)")
 	mode := flag.String("mode", "forward", "forwarder: forward or reverseproxy")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to `file` until shutdown")
 	flag.Parse()
@@ -48,15 +49,19 @@ func main() {
 
 // run serves until SIGINT or SIGTERM.
 func run(addr, backend, mode string) error {
-	for _, a := range []string{addr, backend} {
-		if err := checkLoopback(a); err != nil {
-			return err
-		}
+	network := "tcp"
+	if path, ok := strings.CutPrefix(backend, "unix:"); ok {
+		network, backend = "unix", path
+	} else if err := checkLoopback(backend); err != nil {
+		return err
+	}
+	if err := checkLoopback(addr); err != nil {
+		return err
 	}
 	var h http.Handler
 	switch mode {
 	case "forward":
-		t := forward.NewTarget("tcp", backend, forward.Options{})
+		t := forward.NewTarget(network, backend, forward.Options{})
 		defer t.Close()
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := t.Forward(w, r); err != nil {
@@ -70,6 +75,9 @@ func run(addr, backend, mode string) error {
 			}
 		})
 	case "reverseproxy":
+		if network != "tcp" {
+			return fmt.Errorf("-mode reverseproxy needs a TCP backend")
+		}
 		u := &url.URL{Scheme: "http", Host: backend}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConns = 256

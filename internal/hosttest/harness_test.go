@@ -34,6 +34,11 @@ func binaries(t *testing.T) (poolctl, testworker string) {
 		if buildErr != nil {
 			return
 		}
+		// Workers run under per-pool identities when the tests run as
+		// root: they must be able to execute the binaries.
+		if buildErr = os.Chmod(binDir, 0o755); buildErr != nil {
+			return
+		}
 		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 		for _, b := range []struct{ out, pkg string }{
 			{"poolctl", "github.com/poolctl/poolctl"},
@@ -73,6 +78,11 @@ func newHostEnv(t *testing.T) *hostEnv {
 	t.Helper()
 	bin, tw := binaries(t)
 	dir := t.TempDir()
+	// t.TempDir's parent is 0700: let workers running under per-pool
+	// identities reach the content and state below it.
+	if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
+		t.Fatal(err)
+	}
 	sockDir, err := os.MkdirTemp("", "pch")
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@
 //
 //	TW_READY_DELAY=2s   wait before listening (a slow start)
 //	TW_EXIT_AT_START=3  exit with this code at once (a crash at start)
+//	TW_SPIN=1           burn CPU in a background goroutine for ever
 //	GET /               "pid=<pid> worker=<id> pool=<pool>"
 //	GET /sleep?ms=N     answer after N milliseconds
 //	GET /die            exit abruptly while the request is in flight
@@ -10,6 +11,8 @@
 //	GET /headers        the request's Host ("Host: <host>") and then every
 //	                    header it received, one "Name: value" a line, sorted
 //	GET /health         200
+//	GET /leak?mb=N      allocate and touch N MB that are never freed, then
+//	                    answer like GET / (a memory leak)
 //
 // SIGTERM makes it stop accepting and finish what it holds.
 package main
@@ -24,6 +27,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -34,6 +38,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testworker: exiting at start as asked")
 		os.Exit(n)
 	}
+	if os.Getenv("TW_SPIN") == "1" {
+		go spin()
+	}
 	if d, err := time.ParseDuration(os.Getenv("TW_READY_DELAY")); err == nil {
 		time.Sleep(d)
 	}
@@ -43,6 +50,11 @@ func main() {
 		fmt.Fprintln(w, ident)
 	})
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/leak", func(w http.ResponseWriter, r *http.Request) {
+		mb, _ := strconv.Atoi(r.URL.Query().Get("mb"))
+		leak(mb)
+		fmt.Fprintln(w, ident)
+	})
 	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 		select {
@@ -80,4 +92,32 @@ func main() {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
+}
+
+// spin burns one CPU for ever (TW_SPIN=1).
+func spin() {
+	x := uint64(1)
+	for {
+		x = x*6364136223846793005 + 1442695040888963407
+		if x == 0 {
+			fmt.Fprintln(os.Stderr, "testworker: unreachable")
+		}
+	}
+}
+
+// leaked holds what /leak allocated, so that it is never freed.
+var (
+	leakMu sync.Mutex
+	leaked [][]byte
+)
+
+// leak allocates mb MB and writes every page, so that it is resident.
+func leak(mb int) {
+	b := make([]byte, max(mb, 0)<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	leakMu.Lock()
+	leaked = append(leaked, b)
+	leakMu.Unlock()
 }

@@ -1,0 +1,297 @@
+package apppool
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/poolctl/poolctl/events"
+	"github.com/poolctl/poolctl/internal/cgroup"
+	"github.com/poolctl/poolctl/internal/proc"
+)
+
+// CPU limits (cpu.limit, cpu.action, cpu.resetInterval).
+//
+// cpu.limit is in 1/1000 of a percent of ONE CPU's time: 20000 lets the
+// pool's workers together use 20 % of one CPU, i.e. 0.2 s of CPU time per
+// second of wall time, whatever the number of CPUs (IIS counts a percentage
+// of all CPUs; poolctl counts per CPU, like cpu.max, so a limit does not
+// change meaning when the machine grows). The pool's CPU time is measured
+// over windows of resetInterval: from its cgroup (v2 cpu.stat usage_usec,
+// v1 cpuacct.usage) or, when that cannot tell, as the utime+stime of each
+// worker's process group from /proc. When the pool goes over
+// limit × resetInterval in a window:
+//
+//   - NoAction records event [events.CPULimit], once per window;
+//   - KillW3wp records it, stops the pool's workers (drain, SIGTERM, SIGKILL
+//     after shutdownTimeLimit) and answers 503 (ErrCPULimit, reason
+//     AppShutdown) until the window ends; the next request after that
+//     starts a worker;
+//   - Throttle caps the cgroup at the limit (cpu.max / cfs quota per 100 ms
+//     period), so the window is never exceeded;
+//   - ThrottleUnderLoad gives the cgroup a weight proportional to the limit
+//     (cpu.weight / cpu.shares): it only holds the pool back when other work
+//     wants the CPUs.
+//
+// Changes apply live, within a second, without a recycle.
+
+// ErrCPULimit: the pool used more than cpu.limit in the current
+// resetInterval with cpu.action KillW3wp; it serves again when the interval
+// ends [AppShutdown].
+var ErrCPULimit = errors.New("the application pool's workers used more CPU than cpu.limit; it serves again when the CPU interval ends")
+
+// cpuState is a pool's CPU accounting and cgroup.
+type cpuState struct {
+	mu      sync.Mutex // guards the fields up to placed: launches place workers concurrently
+	cg      *cgroup.Group
+	applied string // the limit/action last applied to cg
+	warned  string // the limit/action last reported as unenforceable
+	placed  map[int]bool
+
+	// used on the actor only
+	start    time.Time // of the current window; zero = none yet
+	used     time.Duration
+	last     map[int]time.Duration // per worker pgid, /proc accounting
+	cgLast   time.Duration
+	cgLastOK bool
+	exceeded bool
+
+	// guarded by Pool.mu
+	blockedUntil time.Time
+}
+
+// cgRoot is the host's cgroup parent, detected once when a pool first
+// needs it.
+var cgRoot struct {
+	once sync.Once
+	root *cgroup.Root
+	err  error
+}
+
+func cpuSettings(s *Settings) (limit int64, action string, interval time.Duration) {
+	c := s.Resolved.CPU
+	if c == nil {
+		return 0, "NoAction", 0
+	}
+	if c.Limit != nil {
+		limit = int64(*c.Limit)
+	}
+	action = "NoAction"
+	if c.Action != nil {
+		action = *c.Action
+	}
+	if c.ResetInterval != nil {
+		interval = c.ResetInterval.Duration()
+	}
+	return limit, action, interval
+}
+
+// cpuGroup returns the pool's cgroup, creating it when cpu.limit is set and
+// applying the current limit and action to it; nil when the pool needs none
+// or the host cannot create one.
+func (p *Pool) cpuGroup(s *Settings) *cgroup.Group {
+	limit, action, _ := cpuSettings(s)
+	c := &p.cpu
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := strconv.FormatInt(limit, 10) + "/" + action
+	if c.cg == nil {
+		if limit == 0 {
+			return nil
+		}
+		cgRoot.once.Do(func() {
+			cgRoot.root, cgRoot.err = cgroup.Detect()
+			if cgRoot.err != nil {
+				p.logger.Warn("CPU limits: the host cannot create cgroups; cpu.limit is measured from /proc, "+
+					"Throttle and ThrottleUnderLoad cannot be enforced", "err", cgRoot.err)
+			} else {
+				p.logger.Info("CPU limits: pools get their own cgroup", "hierarchy", cgRoot.root.Version.String(), "parent", cgRoot.root.Dir)
+			}
+		})
+		if cgRoot.err != nil {
+			if (action == "Throttle" || action == "ThrottleUnderLoad") && c.warned != key {
+				c.warned = key
+				p.logger.Warn("cpu.action cannot be enforced without a cgroup; the pool's CPU is only measured and logged",
+					"pool", p.name, "action", action, "limit", limit)
+			}
+			return nil
+		}
+		g, err := cgRoot.root.Create(p.name)
+		if err != nil {
+			if c.warned != key {
+				c.warned = key
+				p.logger.Warn("CPU limits: no cgroup for the pool; its CPU is measured from /proc", "pool", p.name, "err", err)
+			}
+			return nil
+		}
+		c.cg = g
+	}
+	if c.applied != key {
+		quota, weight := int64(0), cgroup.Weight(c.cg.Version, 0)
+		switch action {
+		case "Throttle":
+			quota = cgroup.Quota(limit)
+		case "ThrottleUnderLoad":
+			weight = cgroup.Weight(c.cg.Version, limit)
+		}
+		err := c.cg.SetMax(quota, cgroup.DefaultPeriod)
+		if err == nil {
+			err = c.cg.SetWeight(weight)
+		}
+		if err != nil {
+			p.logger.Error("CPU limits: apply the pool's limit", "pool", p.name, "err", err)
+		} else {
+			p.logger.Info("CPU limits applied", "pool", p.name, "action", action, "limit", limit,
+				"quota_us", quota, "period_us", cgroup.DefaultPeriod, "weight", weight, "cgroup", c.cg.Dir)
+		}
+		c.applied = key
+	}
+	return c.cg
+}
+
+// cpuPlace puts a new worker into the pool's cgroup right after it started
+// (before it serves, and before most workers fork children).
+func (p *Pool) cpuPlace(pid int) {
+	p.mu.Lock()
+	s := p.settings
+	p.mu.Unlock()
+	g := p.cpuGroup(&s)
+	if g == nil {
+		return
+	}
+	p.cpu.mu.Lock()
+	defer p.cpu.mu.Unlock()
+	if err := g.Add(pid); err != nil {
+		p.logger.Warn("CPU limits: place the worker in the pool's cgroup", "pool", p.name, "pid", pid, "err", err)
+		return
+	}
+	if p.cpu.placed == nil {
+		p.cpu.placed = map[int]bool{}
+	}
+	p.cpu.placed[pid] = true
+}
+
+// checkCPU applies live changes of cpu.* and accounts the pool's CPU time
+// over the current resetInterval, acting on cpu.action when it goes over
+// cpu.limit. It runs on the actor, once a second while the pool has
+// workers.
+func (p *Pool) checkCPU(now time.Time) {
+	p.mu.Lock()
+	s := p.settings
+	var pids []int
+	for _, w := range p.active {
+		pids = append(pids, w.PID)
+	}
+	for w := range p.draining {
+		pids = append(pids, w.PID)
+	}
+	p.mu.Unlock()
+	limit, action, interval := cpuSettings(&s)
+	g := p.cpuGroup(&s)
+	c := &p.cpu
+	if g != nil {
+		c.mu.Lock()
+		for _, pid := range pids {
+			if !c.placed[pid] && g.Add(pid) == nil { // a worker from before the limit was set
+				if c.placed == nil {
+					c.placed = map[int]bool{}
+				}
+				c.placed[pid] = true
+			}
+		}
+		c.mu.Unlock()
+	}
+	if limit == 0 || interval <= 0 {
+		c.start, c.used, c.exceeded = time.Time{}, 0, false
+		return
+	}
+	if c.start.IsZero() || now.Sub(c.start) >= interval {
+		c.start, c.used, c.exceeded = now, 0, false
+	}
+	c.used += p.cpuDelta(g, pids)
+	allowed := time.Duration(float64(interval) * float64(limit) / 100000)
+	if c.used <= allowed || c.exceeded {
+		return
+	}
+	c.exceeded = true
+	end := c.start.Add(interval)
+	reason := fmt.Sprintf("the pool's workers used %s of CPU time since %s, over cpu.limit %s of one CPU over %s (%s)",
+		c.used.Round(time.Millisecond), c.start.UTC().Format(time.TimeOnly), percent(limit), interval, allowed.Round(time.Millisecond))
+	if action != "KillW3wp" {
+		p.events.Record(events.Event{ID: events.CPULimit, Pool: p.name, Reason: reason + "; cpu.action " + action})
+		return
+	}
+	p.mu.Lock()
+	p.cpu.blockedUntil = end // before the event: whoever sees it gets 503
+	p.mu.Unlock()
+	p.events.Record(events.Event{ID: events.CPULimit, Pool: p.name,
+		Reason: reason + "; cpu.action KillW3wp: its workers are stopped and requests get 503 until " + end.UTC().Format(time.TimeOnly)})
+	p.mu.Lock()
+	p.failWaiters(ErrCPULimit)
+	workers := append([]*Worker{}, p.active...)
+	drains := make([]<-chan struct{}, len(workers))
+	for i, w := range workers {
+		drains[i] = p.startDrain(w)
+	}
+	grace := p.settings.ShutdownTimeLimit
+	p.mu.Unlock()
+	go p.drainAndStop(workers, drains, grace)
+}
+
+// cpuDelta returns the CPU time the pool used since the previous call:
+// from the cgroup when it can tell, else from the workers' process groups.
+func (p *Pool) cpuDelta(g *cgroup.Group, pids []int) time.Duration {
+	c := &p.cpu
+	if g != nil {
+		if cur, ok, err := g.Usage(); err == nil && ok {
+			d := cur - c.cgLast
+			if !c.cgLastOK {
+				d = cur
+			}
+			c.cgLast, c.cgLastOK = cur, true
+			return max(d, 0)
+		}
+	}
+	var d time.Duration
+	seen := make(map[int]time.Duration, len(pids))
+	for _, pid := range pids {
+		u, err := proc.GroupUsage(pid)
+		if err != nil {
+			continue // the worker just ended: its last second is not counted
+		}
+		seen[pid] = u.CPU
+		d += max(u.CPU-c.last[pid], 0) // a new worker counts from its start
+	}
+	c.last = seen
+	return d
+}
+
+// cpuBlocked returns ErrCPULimit while KillW3wp keeps the pool off for the
+// rest of the interval. Called with p.mu held.
+func (p *Pool) cpuBlocked(now time.Time) error {
+	if now.Before(p.cpu.blockedUntil) {
+		return fmt.Errorf("%w (at %s)", ErrCPULimit, p.cpu.blockedUntil.UTC().Format(time.TimeOnly))
+	}
+	return nil
+}
+
+// cpuClose removes the pool's cgroup once its workers are reaped.
+func (p *Pool) cpuClose() {
+	p.cpu.mu.Lock()
+	g := p.cpu.cg
+	p.cpu.cg, p.cpu.applied = nil, ""
+	p.cpu.mu.Unlock()
+	if g == nil {
+		return
+	}
+	if err := g.Remove(); err != nil {
+		p.logger.Warn("CPU limits: remove the pool's cgroup", "pool", p.name, "err", err)
+	}
+}
+
+// percent formats a limit in 1/1000 %.
+func percent(limit int64) string {
+	return strconv.FormatFloat(float64(limit)/1000, 'f', -1, 64) + " %"
+}
