@@ -151,6 +151,7 @@ func (p *Pool) onPing(r pingResult) {
 		return
 	}
 	r.w.state = WorkerDraining // its exit is expected from now on
+	r.w.hung = true
 	if !orphan {
 		p.draining[r.w] = struct{}{}
 	}

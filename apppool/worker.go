@@ -46,6 +46,7 @@ type Worker struct {
 	served   uint64
 	lastUsed time.Time
 	drained  chan struct{} // closed once draining with nothing in flight
+	hung     bool          // declared hung by a failed health check
 	reqs     map[*Request]struct{}
 	identity string // who the worker runs as, for list wp
 }
@@ -213,4 +214,13 @@ func (p *Pool) TCPLevel() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.settings.TCPLevel
+}
+
+// Hung reports whether the host declared the worker hung (a failed health
+// check) and took it away: a request it never answered may be retried on
+// another worker when retrying is safe.
+func (p *Pool) Hung(w *Worker) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return w.hung
 }

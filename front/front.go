@@ -239,6 +239,11 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 			pool.Discard(wk, ferr.Error())
 			continue
 		}
+		if fe != nil && !fe.Sent && retrySafe(r) && pool.Hung(wk) && attempt < 2 {
+			// The host killed the worker as hung before it answered: an
+			// idempotent request without a body goes to its replacement.
+			continue
+		}
 		if fe != nil && fe.Sent {
 			// The response had started: all that is left is to cut it off.
 			panic(http.ErrAbortHandler)
@@ -308,4 +313,14 @@ func (f *Front) SiteStatus(cfg *store.Config) []hostapi.SiteStatus {
 		out = append(out, st)
 	}
 	return out
+}
+
+// retrySafe reports whether a request may be sent again: an idempotent
+// method and no body that could already have been consumed.
+func retrySafe(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return r.ContentLength == 0 && (r.Body == nil || r.Body == http.NoBody)
+	}
+	return false
 }
