@@ -66,6 +66,7 @@ trap cleanup EXIT
 
 go build -o "$tmp/poolctl" .
 go build -o "$tmp/hello" ./bench/hello
+chmod 0755 "$tmp" # workers run as their pool's own uid: they must reach hello
 export POOLCTL_CONFIG="$tmp/etc/applicationHost.toml" POOLCTL_SOCKET="$tmp/host.sock"
 pc() { "$tmp/poolctl" "$@"; }
 
