@@ -33,26 +33,11 @@ HOST_PORT=$((BASE_PORT + 1))
 NGINX_PORT=$((BASE_PORT + 2))
 COLD_PORT=$((BASE_PORT + 3))
 
-need=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v curl >/dev/null 2>&1 || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "host.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
-		exit 1
-	fi
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. bench/lib.sh
+need_tools host.sh nginx-light:nginx wrk:wrk curl:curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-for port in $(seq "$BASE_PORT" $((BASE_PORT + 3))); do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "host.sh: port $port is in use; set BASE_PORT" >&2
-		exit 1
-	fi
-done
+ports_free host.sh "$BASE_PORT" $((BASE_PORT + 3))
 
 tmp=$(mktemp -d)
 pids=()
@@ -124,14 +109,6 @@ for p in "$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT"; do wait_200 "$p"; done
 sleep 1 # let start-up garbage be collected before reading the resting RSS
 rss_idle_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$host_pid/status")
 
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-		else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-		else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-		else { printf "nan" }
-	}'
-}
 # wrk_run NAME PORT DURATION: prints "rps p50 p99 failures"
 wrk_run() {
 	local out="$tmp/wrk.$1.txt"

@@ -33,26 +33,12 @@ RP_PORT=$((BASE_PORT + 4))
 NGINX_XFF_PORT=$((BASE_PORT + 5))
 
 # --- tools -------------------------------------------------------------
-need=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "proxy.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
-		exit 1
-	fi
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. bench/lib.sh
+need_tools proxy.sh nginx-light:nginx wrk:wrk
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # --- processes ---------------------------------------------------------
-for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))); do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "proxy.sh: port $port is in use; set BASE_PORT" >&2
-		exit 1
-	fi
-done
+ports_free proxy.sh "$BASE_PORT" $((BASE_PORT + 5))
 
 tmp=$(mktemp -d)
 pids=()
@@ -177,16 +163,6 @@ for i in "${!names[@]}"; do
 	fi
 done
 
-# to_ms converts a wrk latency ("460.00us", "1.21ms", "1.02s") to ms.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-		else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-		else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
-		else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-		else { printf "nan" }
-	}'
-}
 
 # cpu_ticks PID: user+system clock ticks used so far by PID.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -181,11 +181,8 @@ func setApp(e *env, a params.Args) error {
 }
 
 func deleteApp(e *env, a params.Args) error {
-	id, rest, err := idAndRest(a, "app", "app.name")
+	id, err := idOnly(a, "delete", "app", "app.name")
 	if err != nil {
-		return err
-	}
-	if err := noParams(rest, "delete", "app"); err != nil {
 		return err
 	}
 	var name string
@@ -195,12 +192,7 @@ func deleteApp(e *env, a params.Args) error {
 			return err
 		}
 		name = store.AppName(s.Name, app.Path)
-		for i := range s.Applications {
-			if &s.Applications[i] == app {
-				s.Applications = append(s.Applications[:i], s.Applications[i+1:]...)
-				break
-			}
-		}
+		s.Applications = without(s.Applications, app)
 		return nil
 	})
 	if err != nil {

@@ -286,12 +286,7 @@ func deleteApppool(e *env, a params.Args) error {
 				}
 			}
 		}
-		for i := range c.ApplicationPools {
-			if &c.ApplicationPools[i] == p {
-				c.ApplicationPools = append(c.ApplicationPools[:i], c.ApplicationPools[i+1:]...)
-				break
-			}
-		}
+		c.ApplicationPools = without(c.ApplicationPools, p)
 		return nil
 	})
 	if err != nil {
@@ -369,11 +364,8 @@ func pastTense(verb string) string {
 }
 
 func recycleApppool(e *env, a params.Args) error {
-	id, rest, err := idAndRest(a, "apppool", "apppool.name")
+	id, err := idOnly(a, "recycle", "apppool", "apppool.name")
 	if err != nil {
-		return err
-	}
-	if err := noParams(rest, "recycle", "apppool"); err != nil {
 		return err
 	}
 	cfg, err := e.load()

@@ -87,11 +87,8 @@ func addBackup(e *env, a params.Args) error {
 }
 
 func restoreBackup(e *env, a params.Args) error {
-	name, rest, err := idAndRest(a, "backup", "backup.name")
+	name, err := idOnly(a, "restore", "backup", "backup.name")
 	if err != nil {
-		return err
-	}
-	if err := noParams(rest, "restore", "backup"); err != nil {
 		return err
 	}
 	cfg, err := e.loadForBackups()
@@ -109,11 +106,8 @@ func restoreBackup(e *env, a params.Args) error {
 }
 
 func deleteBackup(e *env, a params.Args) error {
-	name, rest, err := idAndRest(a, "backup", "backup.name")
+	name, err := idOnly(a, "delete", "backup", "backup.name")
 	if err != nil {
-		return err
-	}
-	if err := noParams(rest, "delete", "backup"); err != nil {
 		return err
 	}
 	cfg, err := e.loadForBackups()

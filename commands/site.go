@@ -259,11 +259,8 @@ func validateSiteLast(c *store.Config, s *store.Site) error {
 }
 
 func deleteSite(e *env, a params.Args) error {
-	id, rest, err := idAndRest(a, "site", "site.name")
+	id, err := idOnly(a, "delete", "site", "site.name")
 	if err != nil {
-		return err
-	}
-	if err := noParams(rest, "delete", "site"); err != nil {
 		return err
 	}
 	name := id

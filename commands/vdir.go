@@ -223,11 +223,8 @@ func setVdir(e *env, a params.Args) error {
 }
 
 func deleteVdir(e *env, a params.Args) error {
-	id, rest, err := idAndRest(a, "vdir", "vdir.name")
+	id, err := idOnly(a, "delete", "vdir", "vdir.name")
 	if err != nil {
-		return err
-	}
-	if err := noParams(rest, "delete", "vdir"); err != nil {
 		return err
 	}
 	var name string
@@ -240,13 +237,7 @@ func deleteVdir(e *env, a params.Args) error {
 		if obj.vdir == nil {
 			return usagef("%q is the root virtual directory of its application; delete the application instead ('poolctl delete app')", name)
 		}
-		vs := obj.app.VirtualDirectories
-		for i := range vs {
-			if &vs[i] == obj.vdir {
-				obj.app.VirtualDirectories = append(vs[:i], vs[i+1:]...)
-				break
-			}
-		}
+		obj.app.VirtualDirectories = without(obj.app.VirtualDirectories, obj.vdir)
 		return nil
 	})
 	if err != nil {

@@ -186,3 +186,23 @@ func idAndRest(a params.Args, object, named string) (string, params.Args, error)
 	rest, _ := a.Take(named)
 	return id, rest, nil
 }
+
+// idOnly returns the identifier of a command that takes no other
+// parameter, such as delete, start or stop.
+func idOnly(a params.Args, verb, object, named string) (string, error) {
+	id, rest, err := idAndRest(a, object, named)
+	if err != nil {
+		return "", err
+	}
+	return id, noParams(rest, verb, object)
+}
+
+// without returns s without the element p points into it.
+func without[T any](s []T, p *T) []T {
+	for i := range s {
+		if &s[i] == p {
+			return append(s[:i], s[i+1:]...)
+		}
+	}
+	return s
+}

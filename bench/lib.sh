@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench/lib.sh: shell functions shared by the bench scripts; sourced, not run.
+
+# need_tools SCRIPT PKG:CMD ...: installs the Debian packages whose command
+# is missing (as root; otherwise it says what to install and fails).
+need_tools() {
+	local script=$1 need=() spec
+	shift
+	for spec in "$@"; do
+		command -v "${spec#*:}" >/dev/null 2>&1 || [ -x "/usr/sbin/${spec#*:}" ] || need+=("${spec%%:*}")
+	done
+	[ ${#need[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "$script: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
+# ports_free SCRIPT FIRST LAST: fails when a port in FIRST..LAST on
+# 127.0.0.1 is in use.
+ports_free() {
+	local port
+	for port in $(seq "$2" "$3"); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$1: port $port is in use; set BASE_PORT" >&2
+			exit 1
+		fi
+	done
+}
+
+# to_ms LATENCY: converts a wrk latency ("460.00us", "1.21ms", "1.02s") to ms.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+		else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+		else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
+		else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+		else { printf "nan" }
+	}'
+}
