@@ -23,30 +23,10 @@ import (
 )
 
 // ctlStartHost starts `poolctl host` with extra host flags and waits until
-// it is ready, like startHost.
+// it answers on its socket.
 func ctlStartHost(e *hostEnv, hostFlags ...string) {
 	e.t.Helper()
-	args := append([]string{"--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug"}, hostFlags...)
-	cmd := exec.Command(e.bin, args...)
-	cmd.Stdout = syncWriter{e.logMu, e.hostLog}
-	cmd.Stderr = syncWriter{e.logMu, e.hostLog}
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.host = cmd
-	e.hostDone = make(chan error, 1)
-	go func() { e.hostDone <- cmd.Wait() }()
-	waitFor(e.t, 15*time.Second, "host ready", func() error {
-		select {
-		case err := <-e.hostDone:
-			e.hostDone <- err
-			return fmt.Errorf("host exited: %v\n%s", err, e.log())
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		return hostapi.NewClient(e.socket).Ping(ctx)
-	})
+	e.launchHost(hostFlags...)
 }
 
 // ctlOffline runs the tool against the store with a socket path where no

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poolctl/poolctl/hostapi"
 )
 
 var (
@@ -163,7 +165,23 @@ func (s syncWriter) Write(p []byte) (int, error) {
 // and listens on the site port.
 func (e *hostEnv) startHost() {
 	e.t.Helper()
-	cmd := exec.Command(e.bin, "--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug")
+	e.launchHost()
+	waitFor(e.t, 15*time.Second, "site port listening", func() error {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", e.port), time.Second)
+		if err != nil {
+			return err
+		}
+		c.Close()
+		return nil
+	})
+}
+
+// launchHost starts `poolctl host` with extra host flags and waits until it
+// answers on its control socket (not for any site).
+func (e *hostEnv) launchHost(hostFlags ...string) {
+	e.t.Helper()
+	args := append([]string{"--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug"}, hostFlags...)
+	cmd := exec.Command(e.bin, args...)
 	cmd.Stdout = syncWriter{e.logMu, e.hostLog}
 	cmd.Stderr = syncWriter{e.logMu, e.hostLog}
 	if err := cmd.Start(); err != nil {
@@ -179,15 +197,9 @@ func (e *hostEnv) startHost() {
 			return fmt.Errorf("host exited: %v\n%s", err, e.log())
 		default:
 		}
-		if _, _, code := e.poolctl("list", "wp"); code != 0 {
-			return fmt.Errorf("socket not answering")
-		}
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", e.port), time.Second)
-		if err != nil {
-			return err
-		}
-		c.Close()
-		return nil
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return hostapi.NewClient(e.socket).Ping(ctx)
 	})
 }
 
