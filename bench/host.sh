@@ -35,7 +35,6 @@ COLD_PORT=$((BASE_PORT + 3))
 
 . bench/lib.sh
 need_tools host.sh nginx-light:nginx wrk:wrk curl:curl
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 ports_free host.sh "$BASE_PORT" $((BASE_PORT + 3))
 
@@ -73,28 +72,7 @@ done
 host_pid=$!
 pids+=($host_pid)
 
-mkdir -p "$tmp/nginx"
-cat >"$tmp/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-error_log $tmp/nginx/error.log warn;
-pid $tmp/nginx/nginx.pid;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
-	upstream u { server 127.0.0.1:$HELLO_PORT; keepalive 64; }
-	server {
-		listen 127.0.0.1:$NGINX_PORT;
-		location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection ""; }
-	}
-}
-CONF
-"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log"
+start_nginx "$tmp/nginx" "$HELLO_PORT" "$NGINX_PORT"
 
 wait_200() { # PORT: bounded wait until the port answers 200
 	for _ in $(seq 1 300); do

@@ -40,3 +40,36 @@ to_ms() {
 		else { printf "nan" }
 	}'
 }
+
+# start_nginx DIR BACKEND_PORT LISTEN_PORT [EXTRA]: writes DIR/nginx.conf
+# (one worker, no access log, upstream keepalive 64 to 127.0.0.1:BACKEND_PORT,
+# a plain proxy_pass server on 127.0.0.1:LISTEN_PORT, then the EXTRA server
+# blocks, which may use the upstream "u") and starts nginx as a daemon; its
+# pid file is DIR/nginx.pid. Sets NGINX to the binary.
+start_nginx() {
+	local dir=$1
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	mkdir -p "$dir"
+	cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon on;
+error_log $dir/error.log warn;
+pid $dir/nginx.pid;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $dir/body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	upstream u { server 127.0.0.1:$2; keepalive 64; }
+	server {
+		listen 127.0.0.1:$3;
+		location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection ""; }
+	}
+${4:-}
+}
+CONF
+	"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+}

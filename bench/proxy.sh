@@ -35,7 +35,6 @@ NGINX_XFF_PORT=$((BASE_PORT + 5))
 # --- tools -------------------------------------------------------------
 . bench/lib.sh
 need_tools proxy.sh nginx-light:nginx wrk:wrk
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # --- processes ---------------------------------------------------------
 ports_free proxy.sh "$BASE_PORT" $((BASE_PORT + 5))
@@ -75,47 +74,18 @@ if [ "$WITH_RP" = 1 ]; then
 	pids+=($!)
 fi
 
-mkdir -p "$tmp/nginx"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-error_log $tmp/nginx/error.log warn;
-pid $tmp/nginx/nginx.pid;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
-	upstream u {
-		server 127.0.0.1:$HELLO_PORT;
-		keepalive 64;
-	}
-	server {
-		listen 127.0.0.1:$NGINX_PORT;
-		location / {
-			proxy_pass http://u;
-			proxy_http_version 1.1;
-			proxy_set_header Connection "";
-		}
-	}
-	server {
+start_nginx "$tmp/nginx" "$HELLO_PORT" "$NGINX_PORT" "	server {
 		listen 127.0.0.1:$NGINX_XFF_PORT;
 		location / {
 			proxy_pass http://u;
 			proxy_http_version 1.1;
-			proxy_set_header Connection "";
+			proxy_set_header Connection \"\";
 			proxy_set_header Host \$http_host;
 			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
 			proxy_set_header X-Forwarded-Proto \$scheme;
 			proxy_set_header X-Forwarded-Host \$host;
 		}
-	}
-}
-EOF
-"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log"
+	}"
 ok=0
 for _ in $(seq 1 100); do
 	if [ -s "$tmp/nginx/nginx.pid" ] && NGINX_WORKER=$(pgrep -P "$(cat "$tmp/nginx/nginx.pid")" | head -1) && [ -n "$NGINX_WORKER" ]; then

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/poolctl/poolctl/bench/loopback"
 )
 
 func main() {
@@ -37,7 +39,7 @@ func run(addr string) error {
 	network := "tcp"
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		network, addr = "unix", path
-	} else if err := checkLoopback(addr); err != nil {
+	} else if err := loopback.Check(addr); err != nil {
 		return err
 	}
 	ln, err := net.Listen(network, addr)
@@ -61,18 +63,6 @@ func run(addr string) error {
 	fmt.Println("hello: listening on", ln.Addr())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
-	}
-	return nil
-}
-
-// checkLoopback refuses addresses that are not on 127.0.0.0/8 or ::1.
-func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("address %q is not a loopback address", addr)
 	}
 	return nil
 }

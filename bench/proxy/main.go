@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/poolctl/poolctl/bench/loopback"
 	"github.com/poolctl/poolctl/forward"
 )
 
@@ -52,10 +53,10 @@ func run(addr, backend, mode string) error {
 	network := "tcp"
 	if path, ok := strings.CutPrefix(backend, "unix:"); ok {
 		network, backend = "unix", path
-	} else if err := checkLoopback(backend); err != nil {
+	} else if err := loopback.Check(backend); err != nil {
 		return err
 	}
-	if err := checkLoopback(addr); err != nil {
+	if err := loopback.Check(addr); err != nil {
 		return err
 	}
 	var h http.Handler
@@ -130,16 +131,4 @@ func (bufferPool) Put(b []byte) {
 	case bufs <- b:
 	default:
 	}
-}
-
-// checkLoopback refuses addresses that are not on 127.0.0.0/8 or ::1.
-func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("address %q is not a loopback address", addr)
-	}
-	return nil
 }
