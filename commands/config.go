@@ -24,13 +24,20 @@ func sections() []section {
 			schema: store.PoolSchema, root: func(c *store.Config) any { return &c.ApplicationPoolDefaults }},
 		{name: "configHistory", aliases: []string{"system.applicationHost/configHistory"},
 			schema: store.HistorySchema, root: func(c *store.Config) any { return &c.ConfigHistory }},
+		{name: "host", aliases: []string{"system.webServer/host"},
+			schema: store.HostSchema, root: func(c *store.Config) any {
+				if c.Host == nil {
+					c.Host = &store.HostSettings{}
+				}
+				return c.Host
+			}},
 	}
 }
 
 func configObject() *object {
 	return &object{
 		name:    "config",
-		summary: "Server-level sections: applicationPools (applicationPoolDefaults) and configHistory",
+		summary: "Server-level sections: applicationPools (applicationPoolDefaults), configHistory and host (isolationMode, metricsAddress)",
 		schema: func() []propHelp {
 			var out []propHelp
 			for _, s := range sections() {
@@ -39,10 +46,10 @@ func configObject() *object {
 			return out
 		},
 		actions: map[string]action{
-			"list": {listConfig, "poolctl list config /section:applicationPools|configHistory [/text:ATTR | /text:* | /json]",
+			"list": {listConfig, "poolctl list config /section:applicationPools|configHistory|host [/text:ATTR | /text:* | /json]",
 				"Show a section's effective values and where each comes from"},
-			"set": {setConfig, "poolctl set config /section:applicationPools /applicationPoolDefaults.PROPERTY:VALUE ... | /section:configHistory /maxHistories:N",
-				"Change defaults every pool inherits, or history settings"},
+			"set": {setConfig, "poolctl set config /section:applicationPools /applicationPoolDefaults.PROPERTY:VALUE ... | /section:configHistory /maxHistories:N | /section:host /isolationMode:Legacy",
+				"Change defaults every pool inherits, history settings, or host settings"},
 		},
 	}
 }

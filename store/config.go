@@ -154,3 +154,22 @@ func (c *Config) Clone() *Config {
 	}
 	return out
 }
+
+// HostSetting returns the effective value of a host setting
+// ("isolationMode", "metricsAddress"): the store's, or the schema default.
+func (c *Config) HostSetting(path string) any {
+	f := HostSchema.Field(path)
+	if c.Host != nil {
+		if v, ok := f.Get(c.Host); ok {
+			return v
+		}
+	}
+	return f.DefaultValue()
+}
+
+// LegacyIsolation reports whether the host runs in Legacy (IIS 5.0)
+// isolation mode, where pools are inactive and each application runs by
+// its appIsolation.
+func (c *Config) LegacyIsolation() bool {
+	return c.HostSetting("isolationMode") == "Legacy"
+}

@@ -7,7 +7,7 @@ import (
 // TestSchemaMatchesStructs fails when a struct field has no schema row or a
 // row names no field, for every schema.
 func TestSchemaMatchesStructs(t *testing.T) {
-	for _, s := range []*Schema{PoolSchema, SiteSchema, AppSchema, VdirSchema, HistorySchema} {
+	for _, s := range []*Schema{PoolSchema, SiteSchema, AppSchema, VdirSchema, HistorySchema, HostSchema} {
 		noRow, noField := s.missingRows()
 		for _, p := range noRow {
 			t.Errorf("%s: field %s has no schema row", s.Object, p)
@@ -21,7 +21,7 @@ func TestSchemaMatchesStructs(t *testing.T) {
 // TestSchemaRows checks each row's own consistency: its default parses and
 // validates, its Go type matches the field, and paths are unique.
 func TestSchemaRows(t *testing.T) {
-	for _, s := range []*Schema{PoolSchema, SiteSchema, AppSchema, VdirSchema, HistorySchema} {
+	for _, s := range []*Schema{PoolSchema, SiteSchema, AppSchema, VdirSchema, HistorySchema, HostSchema} {
 		seen := map[string]bool{}
 		for i := range s.Fields {
 			f := &s.Fields[i]
@@ -32,7 +32,7 @@ func TestSchemaRows(t *testing.T) {
 			if f.Help == "" {
 				t.Errorf("%s: %s has no help", s.Object, f.Path)
 			}
-			if s.Object == "site" && (f.Path == "name" || f.Path == "id") || s.Object == "app" || s.Object == "vdir" {
+			if s.Object == "site" && (f.Path == "name" || f.Path == "id") || s.Object == "app" && f.Path != "appIsolation" || s.Object == "vdir" {
 				continue // required keys have no default
 			}
 			v := f.DefaultValue()
@@ -45,8 +45,12 @@ func TestSchemaRows(t *testing.T) {
 				root = &PoolSettings{}
 			case "site":
 				root = &Site{}
+			case "app":
+				root = &Application{}
 			case "configHistory":
 				root = &ConfigHistory{}
+			case "host":
+				root = &HostSettings{}
 			}
 			f.Set(root, v)
 			got, ok := f.Get(root)

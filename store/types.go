@@ -12,8 +12,18 @@ type Config struct {
 	ApplicationPoolDefaults PoolSettings `toml:"applicationPoolDefaults"`
 	// ApplicationPools are the pools, in the order they were added.
 	ApplicationPools []AppPool `toml:"applicationPools"`
+	// Host holds host-wide settings: isolation mode and metrics.
+	// Host is nil until a host setting is set.
+	Host *HostSettings `toml:"host,omitempty"`
 	// Sites are the web sites, in the order they were added.
 	Sites []Site `toml:"sites"`
+}
+
+// HostSettings are the settings of the host as a whole (the webServer
+// level of IIS): the isolation mode and the metrics endpoint.
+type HostSettings struct {
+	IsolationMode  *string `toml:"isolationMode,omitempty"`
+	MetricsAddress *string `toml:"metricsAddress,omitempty"`
 }
 
 // FormatVersion is the store format this build reads and writes.
@@ -132,8 +142,20 @@ type Site struct {
 	Name            string        `toml:"name"`
 	ID              uint64        `toml:"id"`
 	ServerAutoStart *bool         `toml:"serverAutoStart,omitempty"`
+	LogFile         *SiteLogFile  `toml:"logFile,omitempty"`
 	Bindings        []Binding     `toml:"bindings"`
 	Applications    []Application `toml:"applications" schema:"-"`
+}
+
+// SiteLogFile is how a site's access log is written (IIS's
+// site/logFile element): format, directory and rotation.
+type SiteLogFile struct {
+	Enabled      *bool   `toml:"enabled,omitempty"`
+	LogFormat    *string `toml:"logFormat,omitempty"`
+	Directory    *string `toml:"directory,omitempty"`
+	Period       *string `toml:"period,omitempty"`
+	TruncateSize *uint64 `toml:"truncateSize,omitempty"`
+	Keep         *uint64 `toml:"keep,omitempty"`
 }
 
 // Binding is where a site listens: protocol and "ip:port:host", plus the
@@ -151,6 +173,7 @@ type Application struct {
 	Path               string             `toml:"path"`
 	ApplicationPool    string             `toml:"applicationPool"`
 	PhysicalPath       string             `toml:"physicalPath"`
+	AppIsolation       *string            `toml:"appIsolation,omitempty"`
 	VirtualDirectories []VirtualDirectory `toml:"virtualDirectories,omitempty" schema:"-"`
 }
 

@@ -94,6 +94,11 @@ func (c *Config) Validate() error {
 	if err := validateSettings("config", "", HistorySchema, &c.ConfigHistory); err != nil {
 		return err
 	}
+	if c.Host != nil {
+		if err := validateSettings("config", "host", HostSchema, c.Host); err != nil {
+			return err
+		}
+	}
 	if err := validateSettings("config", "applicationPoolDefaults", PoolSchema, &c.ApplicationPoolDefaults); err != nil {
 		return err
 	}
