@@ -160,6 +160,7 @@ func (p *Pool) onPing(r pingResult) {
 
 	w := r.w
 	what := fmt.Sprintf("worker %d did not answer its health check (%s)", w.PID, trimErr(r.err))
+	p.stats.recycled(events.PingFailure) // replaced like a recycle
 	p.events.Record(events.Event{ID: events.PingFailure, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID),
 		Reason: fmt.Sprintf("%s after %s; it is replaced and %s", what, r.took.Round(time.Millisecond), map[bool]string{true: "orphaned", false: "killed"}[orphan])})
 	tripped := p.noteFailure(what)

@@ -414,12 +414,10 @@ func (p *Pool) identity(s *Settings) (*Identity, error) {
 			return nil, fmt.Errorf("home directory of the pool's identity: %w", err)
 		}
 	}
-	if f, ok := p.log.(*os.File); ok {
-		if err := f.Chown(int(id.UID), int(id.GID)); err != nil {
+	if l, ok := p.log.(interface{ SetOwner(uid, gid int) error }); ok {
+		// The current file and every file it rotates to (mode 0640).
+		if err := l.SetOwner(int(id.UID), int(id.GID)); err != nil {
 			return nil, fmt.Errorf("give the worker log to the pool's identity: %w", err)
-		}
-		if err := f.Chmod(0o640); err != nil {
-			return nil, fmt.Errorf("worker log mode: %w", err)
 		}
 	}
 	return id, nil

@@ -23,19 +23,23 @@ type Manager struct {
 
 	mu    sync.RWMutex
 	pools map[string]*Pool // by lower-case name
-	logs  map[string]io.Closer
+	logs  map[string]*workerLog
+	iso   isolation // Legacy isolation mode (legacy.go)
 }
 
 // NewManager returns a manager with no pools.
 func NewManager(l Launcher, rec *events.Recorder, logger *slog.Logger) *Manager {
-	return &Manager{launcher: l, events: rec, logger: logger, pools: map[string]*Pool{}, logs: map[string]io.Closer{}}
+	return &Manager{launcher: l, events: rec, logger: logger, pools: map[string]*Pool{}, logs: map[string]*workerLog{}}
 }
 
 // Pool returns the running pool with the name, or nil.
 func (m *Manager) Pool(name string) *Pool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.pools[strings.ToLower(name)]
+	if p := m.pools[strings.ToLower(name)]; p != nil {
+		return p
+	}
+	return m.legacyPoolLocked(name)
 }
 
 // Pools returns every pool, sorted by name.
@@ -63,7 +67,8 @@ func (m *Manager) Reconcile(ctx context.Context, cfg *store.Config) error {
 	for _, p := range want {
 		names = append(names, p.Name)
 	}
-	m.launcher.Identities.SetPools(names)
+	m.launcher.Identities.SetPools(append(names, legacyNames(cfg)...))
+	legacy := cfg.LegacyIsolation() // the store's pools are inactive (legacy.go)
 	var errs []error
 	m.mu.Lock()
 	var removed []*Pool
@@ -78,6 +83,9 @@ func (m *Manager) Reconcile(ctx context.Context, cfg *store.Config) error {
 	for key, sp := range want {
 		s := NewSettings(cfg, sp)
 		if p, ok := m.pools[key]; ok {
+			if legacy {
+				s = p.masked(s)
+			}
 			changed = append(changed, p)
 			settings[p] = s
 			continue
@@ -110,9 +118,9 @@ func (m *Manager) Reconcile(ctx context.Context, cfg *store.Config) error {
 		}()
 	}
 	for _, p := range added {
-		if !settings[p].AutoStart {
+		if legacy || !settings[p].AutoStart {
 			p.mu.Lock()
-			p.reason = "autoStart is false (poolctl start apppool starts it)"
+			p.reason = inactiveReason(legacy)
 			p.mu.Unlock()
 			continue
 		}
@@ -127,20 +135,36 @@ func (m *Manager) Reconcile(ctx context.Context, cfg *store.Config) error {
 		}()
 	}
 	wg.Wait()
+	errs = append(errs, m.reconcileIsolation(ctx, cfg))
 	return errors.Join(errs...)
 }
 
 // poolLogLocked opens the pool's worker log. Called with m.mu held.
 func (m *Manager) poolLogLocked(name string) (io.Writer, error) {
-	f, err := openLog(m.launcher.LogDir, name)
+	l, err := openLog(m.launcher.LogDir, name, m.launcher.WorkerLog, m.logger)
 	if err != nil {
 		return nil, err
 	}
 	if old := m.logs[strings.ToLower(name)]; old != nil {
 		old.Close()
 	}
-	m.logs[strings.ToLower(name)] = f
-	return f, nil
+	m.logs[strings.ToLower(name)] = l
+	return l, nil
+}
+
+// ReopenLogs reopens every pool's worker log, for after logrotate renamed
+// the files: later output goes to new files at the usual paths while the
+// workers keep running.
+func (m *Manager) ReopenLogs() error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var errs []error
+	for _, l := range m.logs {
+		if err := l.Reopen(); err != nil {
+			errs = append(errs, fmt.Errorf("pool %s: %w", l.pool, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (m *Manager) closeLog(name string) {
@@ -158,7 +182,11 @@ func (m *Manager) Shutdown(ctx context.Context) {
 	m.mu.Lock()
 	pools := m.pools
 	m.pools = map[string]*Pool{}
+	legacy := m.takeLegacyLocked()
 	m.mu.Unlock()
+	for _, p := range legacy {
+		pools[strings.ToLower(p.name)] = p // names cannot collide (legacy.go)
+	}
 	var wg sync.WaitGroup
 	for _, p := range pools {
 		wg.Add(1)

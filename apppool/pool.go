@@ -46,6 +46,8 @@ type Pool struct {
 	cpu cpuState // CPU limit accounting and cgroup (cpu.go)
 
 	trig triggerState // recycling triggers (triggers.go)
+
+	stats *Stats // counters for metrics (stats.go)
 }
 
 type exitNote struct {
@@ -60,6 +62,7 @@ func newPool(s Settings, l Launcher, rec *events.Recorder, logger *slog.Logger, 
 		actions: make(chan func()), kick: make(chan struct{}, 1), exits: make(chan exitNote),
 		done: make(chan struct{}), stopped: make(chan struct{}),
 		settings: s, state: Stopped, reason: "not started", draining: map[*Worker]struct{}{}, waiters: newWaiters(),
+		stats: newStats(),
 	}
 	go p.run()
 	return p
@@ -309,6 +312,7 @@ func (p *Pool) onExit(n exitNote) {
 		return
 	}
 	st := n.w.proc.Exit()
+	p.stats.crashed()
 	p.events.Record(events.Event{ID: events.WorkerCrash, Pool: p.name, PID: n.w.PID, Worker: strconv.Itoa(n.w.ID),
 		Reason: fmt.Sprintf("worker %d ended unexpectedly (%s)", n.w.PID, st)})
 	if p.noteFailure(fmt.Sprintf("worker %d ended unexpectedly (%s)", n.w.PID, st)) {

@@ -59,6 +59,7 @@ func (p *Pool) recycle(eventID int, reason string) (RecycleResult, error) {
 // requests, memory, a failed health check) use it for the one worker they
 // concern. Called on the actor.
 func (p *Pool) recycleWorker(old *Worker, s *Settings, eventID int, reason string) (*Worker, error) {
+	p.stats.recycled(eventID)
 	p.recordRecycle(old, s, eventID, reason) // only when its logEventOnRecycle flag is set (triggers.go)
 	var nw *Worker
 	var err error

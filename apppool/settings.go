@@ -81,24 +81,33 @@ func NewSettings(cfg *store.Config, p *store.AppPool) Settings {
 // builtinSpec lists what the built-in worker of the pool serves: every
 // application that uses it, with its virtual directories.
 func builtinSpec(cfg *store.Config, pool string) worker.Spec {
-	spec := worker.Spec{
-		DefaultDocuments: []string{"index.html", "index.htm", "default.htm", "default.html"},
-		CGIExtensions:    []string{".cgi"},
-		Applications:     []worker.App{},
-	}
+	var apps []worker.App
 	for _, site := range cfg.Sites {
 		for _, a := range site.Applications {
-			if !strings.EqualFold(a.ApplicationPool, pool) {
-				continue
+			if strings.EqualFold(a.ApplicationPool, pool) {
+				apps = append(apps, workerApp(site.Name, a))
 			}
-			app := worker.App{Site: site.Name, Path: a.Path, PhysicalPath: a.PhysicalPath, VirtualDirectories: []worker.VirtualDirectory{}}
-			for _, v := range a.VirtualDirectories {
-				app.VirtualDirectories = append(app.VirtualDirectories, worker.VirtualDirectory{Path: v.Path, PhysicalPath: v.PhysicalPath})
-			}
-			spec.Applications = append(spec.Applications, app)
 		}
 	}
-	return spec
+	return specOf(apps)
+}
+
+// specOf is the built-in worker's spec serving exactly apps.
+func specOf(apps []worker.App) worker.Spec {
+	return worker.Spec{
+		DefaultDocuments: []string{"index.html", "index.htm", "default.htm", "default.html"},
+		CGIExtensions:    []string{".cgi"},
+		Applications:     append([]worker.App{}, apps...),
+	}
+}
+
+// workerApp is application a of site as the built-in worker serves it.
+func workerApp(site string, a store.Application) worker.App {
+	app := worker.App{Site: site, Path: a.Path, PhysicalPath: a.PhysicalPath, VirtualDirectories: []worker.VirtualDirectory{}}
+	for _, v := range a.VirtualDirectories {
+		app.VirtualDirectories = append(app.VirtualDirectories, worker.VirtualDirectory{Path: v.Path, PhysicalPath: v.PhysicalPath})
+	}
+	return app
 }
 
 // digest covers everything a worker reads when it starts: a change to any

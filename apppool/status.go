@@ -21,6 +21,7 @@ func (p *Pool) Status() hostapi.PoolStatus {
 		if u, err := proc.Sample(st.Workers[i].PID); err == nil {
 			st.Workers[i].PrivateKB = u.PrivateKB
 			st.Workers[i].VirtualKB = u.VirtualKB
+			st.Workers[i].CPUSeconds = u.CPU.Seconds()
 		}
 	}
 	return st

@@ -7,12 +7,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/forward"
+	"github.com/poolctl/poolctl/internal/logfile"
 	"github.com/poolctl/poolctl/internal/proc"
 	"github.com/poolctl/poolctl/worker"
 )
@@ -28,6 +28,8 @@ type Launcher struct {
 	// SampleInterval is how often worker memory is sampled for the
 	// memory recycling triggers; 0 means DefaultSampleInterval.
 	SampleInterval time.Duration
+	// WorkerLog says when each pool's worker log rotates (worklog.go).
+	WorkerLog logfile.Options
 }
 
 // Worker is one worker process of a pool. Fields below mu are guarded by
@@ -102,6 +104,7 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		if st := pr.Exit(); st != nil && errors.Is(err, proc.ErrExited) {
 			reason = fmt.Sprintf("worker %d exited during start-up (%s)", pr.Pid, st)
 			id = events.WorkerCrash
+			p.stats.crashed()
 		}
 		p.events.Record(events.Event{ID: id, Pool: s.Name, PID: pr.Pid, Reason: reason})
 		p.noteFailure(reason) // rapid-fail protection (rapidfail.go)
@@ -171,26 +174,14 @@ func (p *Pool) stopWorker(w *Worker, grace time.Duration) {
 	}
 }
 
-// openLog opens the pool's worker log for appending.
-func openLog(dir, pool string) (*os.File, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create log directory: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, pool+".log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("open worker log: %w", err)
-	}
-	return f, nil
-}
-
-// logTail returns the last few hundred bytes of the pool's worker log, to
-// say why a worker failed.
+// logTail returns the last few hundred bytes of the pool's worker log (the
+// file now at its path), to say why a worker failed.
 func (p *Pool) logTail() string {
-	f, ok := p.log.(*os.File)
+	l, ok := p.log.(interface{ Path() string })
 	if !ok {
 		return ""
 	}
-	r, err := os.Open(f.Name())
+	r, err := os.Open(l.Path())
 	if err != nil {
 		return ""
 	}

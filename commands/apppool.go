@@ -70,6 +70,9 @@ func apppoolView() *view {
 // poolState is the runtime state when the host runs, else the desired
 // state the store holds.
 func poolState(o *poolObj) string {
+	if o.cfg.LegacyIsolation() {
+		return hostapi.StateInactive // pools do not run in Legacy isolation mode
+	}
 	if o.rt != nil {
 		return o.rt.State
 	}
@@ -138,7 +141,13 @@ func listApppool(e *env, a params.Args) error {
 	if tmpl.on {
 		return e.writeTemplate(cfg, rows, tmpl)
 	}
-	return render(e.stdout, v, rows, l.mode)
+	if err := render(e.stdout, v, rows, l.mode); err != nil {
+		return err
+	}
+	if !l.mode.json && !l.mode.hasText {
+		legacyNote(e.stdout, cfg)
+	}
+	return nil
 }
 
 func addApppool(e *env, a params.Args) error {
@@ -318,7 +327,7 @@ func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	}
 	want := map[bool]string{true: "Started", false: "Stopped"}[run]
 	autoStart := store.PoolSchema.Field("autoStart")
-	name := id
+	name, legacy := id, false
 	ctx, cancel := e.withTimeout()
 	defer cancel()
 	_, err = e.store.Update(ctx, func(c *store.Config) error {
@@ -329,7 +338,8 @@ func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 		name = p.Name
 		cur, _ := c.Effective(p, autoStart)
 		st, hostUp := rt[strings.ToLower(p.Name)]
-		if cur == run && (rt == nil || !hostUp || st.State == want) {
+		legacy = c.LegacyIsolation() // only the stored state counts: pools are inactive
+		if cur == run && (rt == nil || !hostUp || st.State == want || legacy) {
 			return fmt.Errorf("%w: apppool %q is already %s", ErrAlreadyInState, p.Name, pastTense(verb))
 		}
 		autoStart.Clear(&p.PoolSettings)
@@ -340,6 +350,10 @@ func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	})
 	if err != nil {
 		return err
+	}
+	if legacy {
+		fmt.Fprintf(e.stdout, "%q %s (saved; pools are inactive in Legacy isolation mode, so it takes effect when isolationMode is WorkerProcess again)\n", name, pastTense(verb))
+		return nil
 	}
 	if rt == nil {
 		fmt.Fprintf(e.stdout, "%q %s (saved; poolctl host is not running, so it takes effect when the host starts)\n", name, pastTense(verb))
@@ -375,6 +389,9 @@ func recycleApppool(e *env, a params.Args) error {
 	p := cfg.Pool(id)
 	if p == nil {
 		return store.NotFound("apppool", id)
+	}
+	if cfg.LegacyIsolation() {
+		return fmt.Errorf("recycle apppool %q: %w: %s", p.Name, hostapi.ErrConflict, legacyInactive)
 	}
 	ctx, cancel := e.withTimeout()
 	defer cancel()

@@ -137,8 +137,8 @@ func stateDirOf(c *cli.Context) string {
 	return host.DefaultStateDir()
 }
 
-// eventLogOptions reads the host's --event-log-max-size and
-// --event-log-keep.
+// eventLogOptions reads the host's --event-log-max-size,
+// --event-log-max-age and --event-log-keep.
 func eventLogOptions(c *cli.Context) ([]events.Option, error) {
 	size, err := events.ParseSize(c.String("event-log-max-size"))
 	if err != nil {
@@ -147,9 +147,13 @@ func eventLogOptions(c *cli.Context) ([]events.Option, error) {
 	if size < 1024 {
 		return nil, usagef("--event-log-max-size %s is too small: expected at least 1K", c.String("event-log-max-size"))
 	}
+	age, err := logMaxAge(c, "event-log-max-age")
+	if err != nil {
+		return nil, err
+	}
 	keep := c.Int("event-log-keep")
 	if keep < 0 || keep > 1000 {
 		return nil, usagef("--event-log-keep %d: expected 0 to 1000", keep)
 	}
-	return []events.Option{events.WithRotation(size, keep)}, nil
+	return []events.Option{events.WithRotation(size, keep), events.WithMaxAge(age)}, nil
 }

@@ -31,6 +31,8 @@ Usage:
   poolctl [--config FILE] [--socket PATH] [--timeout D] <verb> <object> [id] [/param:value ...]
   poolctl host                 run the host (HTTP front and workers) in the foreground
   poolctl help [object|verb]   this text, or the help of one object or verb
+  poolctl version [/json]      the version and build information
+  poolctl completion SHELL     the completion script for bash, zsh or fish
 
 Parameters start with / or - (-name:value is /name:value). Verbs and objects
 are case-insensitive, and plurals work: 'poolctl list apppools'.

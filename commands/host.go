@@ -13,6 +13,7 @@ import (
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/host"
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/metrics"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -21,14 +22,19 @@ func hostCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "host",
 		Usage:           "Run the host in the foreground: HTTP front, pools and workers",
-		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--service-user USER] [--worker-group GROUP] [--sample-interval D]",
+		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--metrics ADDR] [--service-user USER] [--worker-group GROUP] [--sample-interval D] [--event-log-max-size SIZE] [--event-log-max-age D] [--event-log-keep N] [--worker-log-max-size SIZE] [--worker-log-max-age D] [--worker-log-keep N]",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "runtime files: worker logs, events (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
 			&cli.StringFlag{Name: "event-log-max-size", Value: "10M", EnvVars: []string{"POOLCTL_EVENT_LOG_MAX_SIZE"}, Usage: "rotate events.jsonl when it would grow past this size (bytes, or 512K, 10M, 1G)"},
 			&cli.IntFlag{Name: "event-log-keep", Value: events.DefaultKeep, EnvVars: []string{"POOLCTL_EVENT_LOG_KEEP"}, Usage: "rotated event files to keep (events.jsonl.1 ... .N); 0 keeps none"},
+			&cli.DurationFlag{Name: "event-log-max-age", EnvVars: []string{"POOLCTL_EVENT_LOG_MAX_AGE"}, Usage: "also rotate events.jsonl once it is older than this (0 = by size only, else at least 1m)"},
+			&cli.StringFlag{Name: "worker-log-max-size", Value: "10M", EnvVars: []string{"POOLCTL_WORKER_LOG_MAX_SIZE"}, Usage: "rotate a pool's worker log (logs/<pool>.log) when it would grow past this size (bytes, or 512K, 10M, 1G)"},
+			&cli.DurationFlag{Name: "worker-log-max-age", EnvVars: []string{"POOLCTL_WORKER_LOG_MAX_AGE"}, Usage: "also rotate a worker log once it is older than this (0 = by size only, else at least 1m)"},
+			&cli.IntFlag{Name: "worker-log-keep", Value: 5, EnvVars: []string{"POOLCTL_WORKER_LOG_KEEP"}, Usage: "rotated worker logs to keep per pool (<pool>.log.1 ... .N, 0 to 1000); 0 keeps none"},
 			&cli.StringFlag{Name: "operator-group", EnvVars: []string{"POOLCTL_OPERATOR_GROUP"}, Usage: "group whose members may start, stop and recycle through the socket (besides root and the host's user)"},
 			&cli.StringFlag{Name: "socket-group", EnvVars: []string{"POOLCTL_SOCKET_GROUP"}, Usage: "group owning the control socket (mode 0660): its members may read (list wp, list request); default the operator group"},
+			&cli.StringFlag{Name: "metrics", EnvVars: []string{"POOLCTL_METRICS"}, Usage: "serve Prometheus metrics at http://ADDR/metrics (:9419 listens on 127.0.0.1 only); default the store's host.metricsAddress, off when empty"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"POOLCTL_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 			&cli.DurationFlag{Name: "sample-interval", Value: apppool.DefaultSampleInterval, EnvVars: []string{"POOLCTL_SAMPLE_INTERVAL"}, Usage: "how often worker memory is sampled from /proc for the memory recycling triggers (10ms to 1h)"},
 			&cli.StringFlag{Name: "service-user", EnvVars: []string{"POOLCTL_SERVICE_USER"}, Usage: "account NetworkService and LocalService workers run as (default nobody)"},
@@ -43,6 +49,10 @@ func hostCommand() *cli.Command {
 				return usagef("--log-level %q: expected debug, info, warn or error", c.String("log-level"))
 			}
 			eventLog, err := eventLogOptions(c)
+			if err != nil {
+				return err
+			}
+			workerLog, err := workerLogOptions(c)
 			if err != nil {
 				return err
 			}
@@ -67,6 +77,13 @@ func hostCommand() *cli.Command {
 				WorkerGroup:   c.String("worker-group"),
 			}
 			opts.SampleInterval = c.Duration("sample-interval")
+			if m := c.String("metrics"); m != "" {
+				if _, err := metrics.NormalizeAddress(m); err != nil {
+					return usagef("--metrics: %v", err)
+				}
+				opts.Metrics = m
+			}
+			opts.WorkerLog = workerLog
 			return host.Run(c.Context, opts)
 		},
 	}

@@ -69,7 +69,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			return usagef("unknown verb %q; verbs: %s (see 'poolctl help')", c.Args().First(), strings.Join(verbNames(), ", "))
 		},
 	}
-	app.Commands = append(verbCommands(), helpCommand(), hostCommand(), workerCommand())
+	app.Commands = append(verbCommands(), helpCommand(), hostCommand(), workerCommand(), versionCommand(), completionCommand(), completeCommand())
 	// urfave/cli answers --help and -h itself, before Action, with its app
 	// help template: make that print the same overview as 'poolctl help'.
 	var help strings.Builder

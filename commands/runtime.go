@@ -3,11 +3,14 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/store"
 )
 
 // hostCall runs f against the host when its socket exists, with a short
@@ -45,4 +48,35 @@ func requireHost[T any](e *env, f func(context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(e.ctx, e.timeout)
 	defer cancel()
 	return f(ctx)
+}
+
+// legacyInactive says why pools do not run in Legacy isolation mode and
+// how to bring them back.
+const legacyInactive = "pools are inactive: the host runs in Legacy (IIS 5.0) isolation mode; " +
+	"'poolctl set config /section:host /isolationMode:WorkerProcess' brings them back with their settings"
+
+// legacyNote tells, under `list apppool` in Legacy isolation mode, why the
+// pools are inactive and how to switch back, and flags the applications
+// that run inside the host (appIsolation Low) as the host's own user.
+func legacyNote(w io.Writer, cfg *store.Config) {
+	if !cfg.LegacyIsolation() {
+		return
+	}
+	fmt.Fprintln(w, "NOTE: isolationMode is Legacy (IIS 5.0 isolation): "+legacyInactive+".")
+	f := store.AppSchema.Field("appIsolation")
+	var low []string
+	for _, s := range cfg.Sites {
+		for i := range s.Applications {
+			v, ok := f.Get(&s.Applications[i])
+			if !ok {
+				v = f.DefaultValue()
+			}
+			if v == "Low" {
+				low = append(low, store.AppName(s.Name, s.Applications[i].Path))
+			}
+		}
+	}
+	if len(low) > 0 {
+		fmt.Fprintf(w, "WARNING: appIsolation Low runs inside poolctl host as its own user (root as a service: unsafe, as IIS 5.0's inetinfo): %s\n", strings.Join(low, ", "))
+	}
 }

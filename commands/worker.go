@@ -3,6 +3,8 @@ package commands
 import (
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -24,6 +26,9 @@ func workerCommand() *cli.Command {
 			if err != nil {
 				return usagef("%v; poolctl worker is started by poolctl host", err)
 			}
+			// `pkill -USR1 poolctl` aimed at the host for log rotation
+			// must not end built-in workers (Go's default for SIGUSR1).
+			signal.Ignore(syscall.SIGUSR1)
 			logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil)).With("pool", os.Getenv("POOLCTL_APPPOOL"), "worker", os.Getenv("POOLCTL_WORKER_ID"))
 			return worker.Run(c.Context, addr, spec, logger, 30*time.Second)
 		},

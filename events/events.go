@@ -5,15 +5,14 @@ package events
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/poolctl/poolctl/internal/logfile"
 )
 
 // IIS event ids, as WAS writes them (reference/appcmd.md §4).
@@ -39,6 +38,7 @@ const (
 	WorkerStarted        = 9003 // poolctl: a worker is ready
 	WorkerStopped        = 9004 // poolctl: a worker was stopped
 	IdleSuspend          = 9005 // poolctl: an idle worker was suspended
+	IsolationModeChanged = 9006 // poolctl: the host switched between WorkerProcess and Legacy isolation mode
 	CPULimit             = 9100 // poolctl: the pool's workers went over cpu.limit in a resetInterval (IIS has no single id)
 )
 
@@ -53,15 +53,16 @@ type Event struct {
 }
 
 // Recorder writes events. It is safe for concurrent use; a nil *Recorder
-// records nothing. It rotates its file by size (see WithRotation): each
-// event is one line written with one write call under the recorder's
-// mutex, so a line is never split between files nor lost to rotation.
+// records nothing. Its file rotates by size (WithRotation) and by age
+// (WithMaxAge) through internal/logfile: each event is one line written
+// with one write call under the recorder's mutex, so a line is never split
+// between files nor lost to rotation.
 type Recorder struct {
 	mu      sync.Mutex
 	dir     string
-	f       *os.File // nil after a failed reopen: the next Record retries
-	size    int64    // bytes in the current file
+	file    *logfile.File
 	maxSize int64
+	maxAge  time.Duration
 	keep    int
 	closed  bool
 	logger  *slog.Logger
@@ -86,14 +87,21 @@ func WithRotation(maxSize int64, keep int) Option {
 	}
 }
 
-// withClock sets the recorder's clock, for tests.
+// WithMaxAge also rotates the event file before an event when the file was
+// created more than d ago; d ≤ 0 rotates by size only (the default).
+func WithMaxAge(d time.Duration) Option {
+	return func(r *Recorder) { r.maxAge = max(d, 0) }
+}
+
+// withClock sets the recorder's clock, for tests: it stamps events and
+// measures the file's age.
 func withClock(now func() time.Time) Option {
 	return func(r *Recorder) { r.now = now }
 }
 
 // Open returns a recorder appending to dir/events.jsonl and logging each
-// event to logger (nil for none), rotating as opts say (WithRotation; the
-// defaults otherwise).
+// event to logger (nil for none), rotating as opts say (WithRotation,
+// WithMaxAge; the defaults otherwise).
 func Open(dir string, logger *slog.Logger, opts ...Option) (*Recorder, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create event directory: %w", err)
@@ -105,25 +113,14 @@ func Open(dir string, logger *slog.Logger, opts ...Option) (*Recorder, error) {
 	for _, o := range opts {
 		o(r)
 	}
-	if err := r.open(); err != nil {
-		return nil, err
+	f, err := logfile.Open(filepath.Join(dir, FileName), logfile.Options{
+		MaxSize: r.maxSize, MaxAge: r.maxAge, Keep: r.keep, Mode: 0o640, Now: r.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open event log: %w", err)
 	}
+	r.file = f
 	return r, nil
-}
-
-// open opens (or creates) the current file and learns its size.
-func (r *Recorder) open() error {
-	f, err := os.OpenFile(filepath.Join(r.dir, FileName), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return fmt.Errorf("open event log: %w", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("open event log: %w", err)
-	}
-	r.f, r.size = f, st.Size()
-	return nil
 }
 
 // Record writes one event, stamping its time. The time is taken under the
@@ -153,64 +150,35 @@ func (r *Recorder) writeLocked(e Event) error {
 		return fmt.Errorf("encode event: %w", err)
 	}
 	line = append(line, '\n')
-	if r.f != nil && r.size > 0 && r.size+int64(len(line)) > r.maxSize {
-		if err := r.rotateLocked(); err != nil {
-			// Keep appending to the file we have rather than lose the event.
-			r.logger.Error("rotate event log", "err", err)
-		}
-	}
-	if r.f == nil {
-		if err := r.open(); err != nil {
-			return err
-		}
-	}
-	n, err := r.f.Write(line)
-	r.size += int64(n)
+	n, err := r.file.Write(line)
 	if err != nil {
 		if n > 0 && n < len(line) {
 			// End the torn line so that the next event starts a line of
 			// its own; readers skip the torn one.
-			m, _ := r.f.Write([]byte{'\n'})
-			r.size += int64(m)
+			_, _ = r.file.Write([]byte{'\n'})
 		}
 		return fmt.Errorf("write event log: %w", err)
 	}
 	return nil
 }
 
-// rotateLocked renames events.jsonl.N to .N+1 (dropping the oldest),
-// events.jsonl to .1, and opens a new events.jsonl.
-func (r *Recorder) rotateLocked() error {
-	if err := r.f.Close(); err != nil {
-		r.logger.Warn("close event log for rotation", "err", err)
+// Reopen closes and reopens events.jsonl, for after an external rename
+// (logrotate): later events go to the file now at the path. A failed open
+// is retried by the next event.
+func (r *Recorder) Reopen() error {
+	if r == nil {
+		return nil
 	}
-	r.f = nil
-	base := filepath.Join(r.dir, FileName)
-	var errs []error
-	if r.keep == 0 {
-		if err := os.Remove(base); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove full event log: %w", err))
-		}
-	} else {
-		if err := os.Remove(rotated(base, r.keep)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("drop oldest event log: %w", err))
-		}
-		for n := r.keep - 1; n >= 1; n-- {
-			if err := os.Rename(rotated(base, n), rotated(base, n+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("rotate event log: %w", err))
-			}
-		}
-		if err := os.Rename(base, rotated(base, 1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("rotate event log: %w", err))
-		}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
 	}
-	if err := r.open(); err != nil {
-		errs = append(errs, err)
+	if err := r.file.Reopen(); err != nil {
+		return fmt.Errorf("reopen event log: %w", err)
 	}
-	return errors.Join(errs...)
+	return nil
 }
-
-func rotated(base string, n int) string { return base + "." + strconv.Itoa(n) }
 
 // Close closes the event file; later events go to the log only.
 func (r *Recorder) Close() error {
@@ -223,10 +191,7 @@ func (r *Recorder) Close() error {
 		return nil
 	}
 	r.closed = true
-	if r.f == nil {
-		return nil
-	}
-	if err := r.f.Close(); err != nil {
+	if err := r.file.Close(); err != nil {
 		return fmt.Errorf("close event log: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -321,4 +322,68 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestMaxAgeRotates: with WithMaxAge the file rotates once it is older
+// than the limit, whatever its size.
+func TestMaxAgeRotates(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	r, err := Open(dir, discard(), WithRotation(1<<20, 2), WithMaxAge(time.Hour), withClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.Record(Event{ID: PoolStarted, Pool: "P", PID: 1, Reason: "first"})
+	advance(30 * time.Minute)
+	r.Record(Event{ID: PoolStopped, Pool: "P", PID: 2, Reason: "second"})
+	if _, err := os.Stat(filepath.Join(dir, FileName+".1")); err == nil {
+		t.Fatal("rotated before the file was an hour old")
+	}
+	advance(31 * time.Minute)
+	r.Record(Event{ID: PoolStarted, Pool: "P", PID: 3, Reason: "third"})
+	if got := lines(t, filepath.Join(dir, FileName+".1")); len(got) != 2 {
+		t.Fatalf("%s.1 has %d lines, want the first two events", FileName, len(got))
+	}
+	if got := lines(t, filepath.Join(dir, FileName)); len(got) != 1 || !strings.Contains(got[0], `"pid":3`) {
+		t.Fatalf("current file = %q", got)
+	}
+}
+
+// TestReopenAfterRename: after events.jsonl is renamed away (logrotate)
+// and Reopen is called, events go to a new events.jsonl and none to the
+// renamed file.
+func TestReopenAfterRename(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Open(dir, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.Record(Event{ID: PoolStarted, Pool: "P", PID: 1, Reason: "before"})
+	moved := filepath.Join(dir, "events.jsonl-20260101")
+	if err := os.Rename(filepath.Join(dir, FileName), moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	r.Record(Event{ID: PoolStopped, Pool: "P", PID: 2, Reason: "after"})
+	if got := lines(t, moved); len(got) != 1 || !strings.Contains(got[0], `"pid":1`) {
+		t.Fatalf("renamed file = %q", got)
+	}
+	if got := lines(t, filepath.Join(dir, FileName)); len(got) != 1 || !strings.Contains(got[0], `"pid":2`) {
+		t.Fatalf("new file = %q", got)
+	}
+	r.Close()
+	if err := r.Reopen(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Reopen after Close: %v, want ErrClosed", err)
+	}
+	var nilRec *Recorder
+	if err := nilRec.Reopen(); err != nil {
+		t.Fatalf("nil Reopen: %v", err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/poolctl/poolctl/accesslog"
 	"github.com/poolctl/poolctl/apppool"
 	"github.com/poolctl/poolctl/forward"
 	"github.com/poolctl/poolctl/hostapi"
@@ -32,11 +33,17 @@ type Front struct {
 	logger *slog.Logger
 	routes atomic.Pointer[table]
 	reqID  atomic.Uint64
+	// LogDir is where site access logs go when a site names no
+	// logFile.directory.
+	LogDir string
 	// Listen opens a listener; tests and socket activation replace it.
 	Listen func(network, addr string) (net.Listener, error)
 
 	mu        sync.Mutex
 	listeners map[listenKey]*listener
+
+	logs     siteLogs      // access logs by site (accesslogs.go)
+	unrouted atomic.Uint64 // requests no site or application matched
 }
 
 type listener struct {
@@ -63,7 +70,9 @@ func (f *Front) Apply(ctx context.Context, cfg *store.Config) error {
 	t := buildTable(cfg)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var errs []error
+	stale, lerr := f.applyLogs(cfg, t)
+	defer f.closeLogs(stale) // once the new routes are in place
+	errs := []error{lerr}
 	for key, pr := range t.ports {
 		l := f.listeners[key]
 		if l != nil && key.tls && !sameCerts(l.certs, pr.certs) {
@@ -180,17 +189,37 @@ func (f *Front) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	f.logs.mu.Lock()
+	var logs []*accesslog.Log
+	for key, sl := range f.logs.open {
+		logs = append(logs, sl.log)
+		delete(f.logs.open, key)
+	}
+	f.logs.mu.Unlock()
+	f.closeLogs(logs)
 	return errors.Join(errs...)
 }
 
 // handler serves the requests of one listener.
 func (f *Front) handler(key listenKey) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		r = f.matched(r, key) // legacy.go: lets serve route it again after a switch
+		x := &exchange{ResponseWriter: rw, r: r, start: time.Now()}
+		defer func() {
+			if v := recover(); v != nil {
+				x.aborted = true
+				f.finish(x)
+				panic(v)
+			}
+			f.finish(x)
+		}()
+		w := http.ResponseWriter(x)
 		pr := f.routes.Load().ports[key]
 		var local netip.Addr
 		if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 			if ap, err := netip.ParseAddrPort(la.String()); err == nil {
 				local = ap.Addr()
+				x.local = ap
 			}
 		}
 		if pr == nil {
@@ -198,6 +227,7 @@ func (f *Front) handler(key listenKey) http.Handler {
 			return
 		}
 		site, app := pr.match(local, r.Host, r.URL.Path)
+		x.site = site
 		switch {
 		case site == nil:
 			unavailable(w, http.StatusNotFound, "NotFound", "no site is bound to this address and host name")
@@ -206,23 +236,38 @@ func (f *Front) handler(key listenKey) http.Handler {
 			unavailable(w, http.StatusNotFound, "NotFound", fmt.Sprintf("site %q has no application for this path", site.name))
 			return
 		}
+		if app.low != nil { // Legacy mode: a Low application runs in the host
+			f.serveLow(w, r, site.name, app.low)
+			return
+		}
 		pool := f.pools.Pool(app.pool)
 		if pool == nil {
+			if f.reroute(w, r, apppool.ErrNoPool) {
+				return
+			}
 			unavailable(w, http.StatusServiceUnavailable, "N/A", fmt.Sprintf("application pool %q does not exist", app.pool))
 			return
 		}
+		x.pool = pool
 		f.serve(w, r, site.name, pool)
 	})
 }
 
 func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool *apppool.Pool) {
-	req := &apppool.Request{ID: f.reqID.Add(1), Method: r.Method, URL: r.URL.RequestURI(), Client: r.RemoteAddr, Site: site, Start: time.Now()}
+	start := time.Now()
+	if x, ok := w.(*exchange); ok {
+		start = x.start
+	}
+	req := &apppool.Request{ID: f.reqID.Add(1), Method: r.Method, URL: r.URL.RequestURI(), Client: r.RemoteAddr, Site: site, Start: start}
 	// Tell the worker which site this is (the built-in worker needs it when
 	// several sites share an application path); never trust the client's.
 	r.Header.Set(worker.SiteHeader, site)
 	for attempt := 0; ; attempt++ {
 		wk, err := pool.Acquire(r.Context(), req)
 		if err != nil {
+			if f.reroute(w, r, err) {
+				return // the routes moved while it waited (legacy.go)
+			}
 			f.refuse(w, r, pool, err)
 			return
 		}
@@ -270,6 +315,12 @@ func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Poo
 		reason = "Disabled"
 	case errors.Is(err, apppool.ErrCPULimit):
 		reason = "AppShutdown"
+	}
+	if rf, ok := refusal(reason); ok {
+		pool.Stats().Refused(rf)
+	}
+	if x, ok := w.(*exchange); ok {
+		x.reason = reason
 	}
 	if pool.TCPLevel() && r.ProtoMajor == 1 {
 		if c, _, herr := http.NewResponseController(w).Hijack(); herr == nil {

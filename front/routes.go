@@ -6,10 +6,12 @@ package front
 
 import (
 	"net"
+	"net/http"
 	"net/netip"
 	"sort"
 	"strings"
 
+	"github.com/poolctl/poolctl/accesslog"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -45,12 +47,14 @@ type bindingRoute struct {
 
 type siteRoute struct {
 	name string
-	apps []appRoute // longest path first
+	apps []appRoute      // longest path first
+	log  *accesslog.Log // the site's access log; nil for none
 }
 
 type appRoute struct {
 	path string // lower case: "/", "/blog"
 	pool string
+	low  http.Handler // Legacy mode: a Low application, served in the host (legacy.go)
 }
 
 // buildTable computes the routes of every started site. Bindings of one
@@ -72,6 +76,10 @@ func buildTable(cfg *store.Config) *table {
 		}
 		sr := &siteRoute{name: s.Name}
 		for _, a := range s.Applications {
+			if cfg.LegacyIsolation() {
+				sr.apps = append(sr.apps, legacyRoute(s.Name, a))
+				continue
+			}
 			sr.apps = append(sr.apps, appRoute{path: strings.ToLower(a.Path), pool: a.ApplicationPool})
 		}
 		sort.Slice(sr.apps, func(i, j int) bool { return len(sr.apps[i].path) > len(sr.apps[j].path) })

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/poolctl/poolctl/apppool"
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/hostapi"
 )
@@ -18,11 +19,7 @@ func (h *Host) routes(s *hostapi.Server) {
 		return nil, h.Reconcile(ctx)
 	})
 	s.Handle("GET /v1/apppools", hostapi.Read, func(context.Context, *http.Request) (any, error) {
-		var out []hostapi.PoolStatus
-		for _, p := range h.manager.Pools() {
-			out = append(out, p.Status())
-		}
-		return out, nil
+		return h.manager.PoolStatuses(), nil // Inactive in Legacy mode
 	})
 	s.Handle("POST /v1/apppools/{name}/start", hostapi.Write, func(ctx context.Context, r *http.Request) (any, error) {
 		// Pick up the autoStart the tool just saved, then make sure the
@@ -34,6 +31,9 @@ func (h *Host) routes(s *hostapi.Server) {
 		p, err := h.manager.Lookup(r.PathValue("name"))
 		if err != nil {
 			return nil, err
+		}
+		if h.manager.Legacy() {
+			return nil, fmt.Errorf("start apppool %q: %w", p.Name(), apppool.ErrInactive)
 		}
 		if err := p.Start(ctx); err != nil && !errors.Is(err, hostapi.ErrAlreadyInState) {
 			return nil, err
@@ -61,6 +61,9 @@ func (h *Host) routes(s *hostapi.Server) {
 		if err != nil {
 			return nil, err
 		}
+		if h.manager.Legacy() {
+			return nil, fmt.Errorf("recycle apppool %q: %w", p.Name(), apppool.ErrInactive)
+		}
 		res, err := p.Recycle(ctx, events.RecycleOnDemand, "an administrator asked for a recycle")
 		if err != nil {
 			return nil, err
@@ -69,7 +72,7 @@ func (h *Host) routes(s *hostapi.Server) {
 	})
 	s.Handle("GET /v1/workers", hostapi.Read, func(context.Context, *http.Request) (any, error) {
 		out := []hostapi.WorkerStatus{}
-		for _, p := range h.manager.Pools() {
+		for _, p := range h.manager.AllPools() { // with Legacy mode's workers
 			out = append(out, p.Status().Workers...)
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
@@ -78,7 +81,7 @@ func (h *Host) routes(s *hostapi.Server) {
 	s.Handle("GET /v1/requests", hostapi.Read, func(context.Context, *http.Request) (any, error) {
 		now := time.Now()
 		out := []hostapi.RequestStatus{}
-		for _, p := range h.manager.Pools() {
+		for _, p := range h.manager.AllPools() { // with Legacy mode's workers
 			out = append(out, p.Requests(now)...)
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

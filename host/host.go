@@ -22,6 +22,7 @@ import (
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/front"
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/internal/logfile"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -43,6 +44,11 @@ type Options struct {
 	// SampleInterval is how often worker memory is sampled for the
 	// memory recycling triggers (0: apppool.DefaultSampleInterval).
 	SampleInterval time.Duration
+	// WorkerLog is how each pool's worker log rotates.
+	WorkerLog logfile.Options
+	// Metrics is the address of the Prometheus endpoint; "" takes the
+	// store's host.metricsAddress (and none when that is empty too).
+	Metrics string
 }
 
 // DefaultStateDir is /var/lib/poolctl for root and the XDG state directory
@@ -78,16 +84,25 @@ type Host struct {
 	ctl    net.Listener // the control socket, taken before anything starts
 	opGID  int          // the operator group, -1 for none
 	opName string
+
+	metrics metricsState // the Prometheus endpoint (metrics.go)
+	signals signals      // SIGHUP and SIGUSR1 (watch.go)
+
+	sd        *systemd         // sd_notify and the watchdog (systemd.go)
+	inherited *front.Inherited // sockets systemd passed for the front, or nil
 }
 
 // Run runs the host until ctx is done, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish within the pools'
 // shutdownTimeLimit, and stops every worker.
 func Run(ctx context.Context, opts Options) error {
+	sigs := notifySignals()
+	defer sigs.stop()
 	h, err := start(ctx, opts)
 	if err != nil {
 		return err
 	}
+	h.signals = sigs
 	return h.serve(ctx)
 }
 
@@ -101,7 +116,11 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 	// Take the control socket first: a second host on the same socket
 	// must fail before it starts pools, listens, or records events into
 	// the state of the host that runs.
-	ln, gid, opName, err := listenControl(opts)
+	inh, err := takeInherited(opts.Socket, logger)
+	if err != nil {
+		return nil, err
+	}
+	ln, gid, opName, err := listenControl(opts, inh.control)
 	if err != nil {
 		return nil, err
 	}
@@ -123,9 +142,15 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 		rec.Close()
 		return nil, err
 	}
-	h := &Host{opts: opts, store: st, events: rec, logger: logger, ctl: ln, opGID: gid, opName: opName}
-	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval}, rec, logger)
+	h := &Host{opts: opts, store: st, events: rec, logger: logger, ctl: ln, opGID: gid, opName: opName, sd: newSystemd(logger)}
+	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval, WorkerLog: opts.WorkerLog}, rec, logger)
 	h.front = front.New(h.manager, logger)
+	h.front.LogDir = filepath.Join(opts.StateDir, "logs", "sites")
+	if err := h.useInherited(inh.tcp); err != nil {
+		ln.Close()
+		rec.Close()
+		return nil, err
+	}
 	// A binding that cannot listen (a port in use) or a pool that cannot
 	// start is reported and the rest serves: one bad site must not take
 	// the others down. apply logs the details.
@@ -154,6 +179,11 @@ func (h *Host) apply(ctx context.Context, cfg *store.Config) error {
 	// Pools first, so new sites find their pools.
 	perr := h.manager.Reconcile(ctx, cfg)
 	ferr := h.front.Apply(ctx, cfg)
+	// Then stop what the routes no longer lead to: the store's pools in
+	// Legacy isolation mode, synthetic ones after it (apppool/legacy.go).
+	h.manager.Retire(ctx)
+	h.applyMetrics(cfg)
+	h.reportUnused()
 	h.cfgMu.Lock()
 	h.cfg = cfg
 	h.cfgMu.Unlock()
@@ -184,7 +214,8 @@ func (h *Host) config() *store.Config {
 // listenControl looks up the operator and socket groups and opens the
 // control socket owned by the socket group (readers); without one, by the
 // operator group, so operators can connect.
-func listenControl(opts Options) (ln net.Listener, gid int, opName string, err error) {
+// An inherited control socket (systemd.go) is used instead of a new one.
+func listenControl(opts Options, inherited net.Listener) (ln net.Listener, gid int, opName string, err error) {
 	gid = -1
 	if opts.OperatorGroup != "" {
 		if gid, opName, err = lookupGroup("operator", opts.OperatorGroup); err != nil {
@@ -197,7 +228,11 @@ func listenControl(opts Options) (ln net.Listener, gid int, opName string, err e
 			return nil, 0, "", err
 		}
 	}
-	ln, err = hostapi.Listen(opts.Socket, sockGID)
+	if inherited != nil {
+		ln, err = adoptControl(inherited, opts.Socket, sockGID, opts.Logger)
+	} else {
+		ln, err = hostapi.Listen(opts.Socket, sockGID)
+	}
 	if err != nil {
 		return nil, 0, "", err
 	}
@@ -228,8 +263,10 @@ func (h *Host) serve(ctx context.Context) error {
 	apiDone := make(chan error, 1)
 	go func() { apiDone <- api.Serve(apiCtx, ln) }()
 	h.logger.Info("poolctl host ready", "socket", h.opts.Socket, "store", h.opts.StorePath, "listening", h.front.Addrs())
+	h.startSystemd(apiCtx) // READY=1; the watchdog runs while the API does
 	go h.watch(ctx)
 	<-ctx.Done()
+	h.sd.stopping("shutting down: finishing requests in flight")
 	h.logger.Info("shutting down: finishing requests in flight")
 	h.shutdown()
 	stopAPI()
@@ -248,6 +285,9 @@ func (h *Host) shutdown() {
 	if err := h.front.Shutdown(ctx); err != nil {
 		h.logger.Warn("front shutdown", "err", err)
 	}
+	h.reconcileMu.Lock()
+	h.closeMetrics()
+	h.reconcileMu.Unlock()
 	h.manager.Shutdown(ctx)
 	h.events.Close()
 }

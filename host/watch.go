@@ -12,12 +12,11 @@ import (
 )
 
 // watch reconciles on SIGHUP and when the store file changes (a hand edit,
-// or a tool that could not reach the socket). It watches the directory,
-// since each write replaces the store's inode, and debounces bursts.
+// or a tool that could not reach the socket), and reopens the log files on
+// SIGUSR1 (logs.go). It watches the directory, since each write replaces
+// the store's inode, and debounces bursts.
 func (h *Host) watch(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	hup, usr1 := h.signals.hup, h.signals.usr1
 	var changes <-chan fsnotify.Event
 	w, err := fsnotify.NewWatcher()
 	if err == nil {
@@ -37,6 +36,8 @@ func (h *Host) watch(ctx context.Context) {
 		case <-hup:
 			h.logger.Info("SIGHUP: reconciling with the store")
 			_ = h.Reconcile(ctx)
+		case <-usr1:
+			h.reopenLogs()
 		case ev, ok := <-changes:
 			if !ok {
 				changes = nil
@@ -50,4 +51,24 @@ func (h *Host) watch(ctx context.Context) {
 			_ = h.Reconcile(ctx)
 		}
 	}
+}
+
+// signals are the host's SIGHUP and SIGUSR1, taken from Go's default
+// action (which ends the process) before the host starts anything, so a
+// reload or a logrotate during start-up is not fatal: signals that arrive
+// before watch runs wait in the channels.
+type signals struct {
+	hup, usr1 chan os.Signal
+}
+
+func notifySignals() signals {
+	s := signals{hup: make(chan os.Signal, 1), usr1: make(chan os.Signal, 1)}
+	signal.Notify(s.hup, syscall.SIGHUP)
+	signal.Notify(s.usr1, syscall.SIGUSR1)
+	return s
+}
+
+func (s signals) stop() {
+	signal.Stop(s.hup)
+	signal.Stop(s.usr1)
 }

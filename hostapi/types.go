@@ -2,6 +2,11 @@ package hostapi
 
 import "time"
 
+// StateInactive is the state of every pool of the store while the host
+// runs in Legacy (IIS 5.0) isolation mode: kept, with its settings, but
+// not running.
+const StateInactive = "Inactive"
+
 // PoolStatus is a pool's runtime state as the host reports it.
 type PoolStatus struct {
 	Name     string         `json:"name"`
@@ -26,6 +31,8 @@ type WorkerStatus struct {
 	InFlight  int       `json:"inFlight"`
 	PrivateKB uint64    `json:"privateKB"`
 	VirtualKB uint64    `json:"virtualKB"`
+	// CPUSeconds is the worker's user plus system CPU time so far.
+	CPUSeconds float64 `json:"cpuSeconds"`
 }
 
 // RequestStatus is one request queued or in flight.

@@ -4,6 +4,7 @@
 //	TW_READY_DELAY=2s   wait before listening (a slow start)
 //	TW_EXIT_AT_START=3  exit with this code at once (a crash at start)
 //	TW_SPIN=1           burn CPU in a background goroutine for ever
+//	TW_LOG_REQUESTS=1   print one line per request to stdout
 //	GET /               "pid=<pid> worker=<id> pool=<pool>"
 //	GET /sleep?ms=N     answer after N milliseconds
 //	GET /die            exit abruptly while the request is in flight
@@ -64,6 +65,14 @@ func main() {
 		}
 		fmt.Fprintln(w, ident)
 	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.URL.Query().Get("code"))
+		if err != nil || code < 200 || code > 599 {
+			code = http.StatusBadRequest
+		}
+		w.WriteHeader(code)
+		fmt.Fprintln(w, ident)
+	})
 	mux.HandleFunc("/die", func(w http.ResponseWriter, r *http.Request) {
 		os.Exit(7)
 	})
@@ -78,7 +87,11 @@ func main() {
 			}
 		}
 	})
-	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux}
+	var handler http.Handler = mux
+	if os.Getenv("TW_LOG_REQUESTS") == "1" {
+		handler = logRequests(ident, mux)
+	}
+	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: handler}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	errc := make(chan error, 1)
@@ -120,4 +133,12 @@ func leak(mb int) {
 	leakMu.Lock()
 	leaked = append(leaked, b)
 	leakMu.Unlock()
+}
+
+// logRequests prints one line per request to stdout, with one write.
+func logRequests(ident string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(os.Stdout, "testworker: %s %s %s\n", ident, r.Method, r.URL.RequestURI())
+		next.ServeHTTP(w, r)
+	})
 }

@@ -1,0 +1,66 @@
+package apppool
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/poolctl/poolctl/internal/logfile"
+)
+
+// workerLog is a pool's worker log, <LogDir>/<pool>.log: the standard
+// output and error of its workers and of its onStart/onRecycle actions.
+// Workers write into pipes; exec's copy goroutines feed them to Write,
+// which appends to a rotating logfile.File, so the file can rotate and be
+// reopened while the workers keep running.
+//
+// Write never fails: exec stops copying at the first error, and the
+// worker would then die of SIGPIPE on its next write. A write the file
+// refuses (disk full, directory removed) is dropped and logged once until
+// the file works again; the file retries its open on every write.
+type workerLog struct {
+	file   *logfile.File
+	pool   string
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	failing bool // the last write failed; logged once per failing spell
+}
+
+// openLog opens the pool's worker log for appending, rotating as opts say.
+func openLog(dir, pool string, opts logfile.Options, logger *slog.Logger) (*workerLog, error) {
+	f, err := logfile.Open(filepath.Join(dir, pool+".log"), opts)
+	if err != nil {
+		return nil, fmt.Errorf("open worker log: %w", err)
+	}
+	return &workerLog{file: f, pool: pool, logger: logger}, nil
+}
+
+// Write appends p to the log and reports it all written; see workerLog.
+func (w *workerLog) Write(p []byte) (int, error) {
+	_, err := w.file.Write(p)
+	w.mu.Lock()
+	was := w.failing
+	w.failing = err != nil
+	w.mu.Unlock()
+	switch {
+	case err != nil && !was:
+		w.logger.Error("worker log: output is being dropped", "pool", w.pool, "err", err)
+	case err == nil && was:
+		w.logger.Info("worker log: writing again", "pool", w.pool, "path", w.file.Path())
+	}
+	return len(p), nil
+}
+
+// Path is the current file of the log.
+func (w *workerLog) Path() string { return w.file.Path() }
+
+// SetOwner gives the log, and every file it rotates to, to uid:gid.
+func (w *workerLog) SetOwner(uid, gid int) error { return w.file.SetOwner(uid, gid) }
+
+// Reopen reopens the log's path, after an external rename.
+func (w *workerLog) Reopen() error { return w.file.Reopen() }
+
+// Close closes the log; later output is dropped.
+func (w *workerLog) Close() error { return w.file.Close() }

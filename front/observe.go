@@ -1,0 +1,124 @@
+package front
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/poolctl/poolctl/accesslog"
+	"github.com/poolctl/poolctl/apppool"
+)
+
+// exchange follows one request through the front: it wraps the response
+// writer to learn the status and the bytes sent, and remembers the site,
+// pool and refusal reason, so that when the request ends the pool's
+// counters and the site's access log can be updated.
+type exchange struct {
+	http.ResponseWriter
+	r        *http.Request
+	start    time.Time
+	local    netip.AddrPort // the connection's local address
+	status   int // the final status written; 0 before
+	bytes    int64
+	hijacked bool
+	aborted  bool // the response was cut off (http.ErrAbortHandler)
+	site     *siteRoute
+	pool     *apppool.Pool
+	reason   string // the refusal reason, when the front turned it away
+}
+
+// WriteHeader records the final status (informational ones pass through).
+func (x *exchange) WriteHeader(code int) {
+	if x.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		x.status = code
+	}
+	x.ResponseWriter.WriteHeader(code)
+}
+
+// Write counts the body bytes.
+func (x *exchange) Write(p []byte) (int, error) {
+	if x.status == 0 {
+		x.status = http.StatusOK
+	}
+	n, err := x.ResponseWriter.Write(p)
+	x.bytes += int64(n)
+	return n, err
+}
+
+// Flush flushes the underlying writer.
+func (x *exchange) Flush() { _ = http.NewResponseController(x.ResponseWriter).Flush() }
+
+// Hijack hands the connection over (an upgrade, or a TCP-level refusal).
+func (x *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(x.ResponseWriter).Hijack()
+	if err == nil {
+		x.hijacked = true
+	}
+	return c, brw, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
+// finish records the request in its pool's counters and its site's access
+// log. It runs when the handler returns or panics.
+func (f *Front) finish(x *exchange) {
+	status := x.status
+	if x.hijacked && status == 0 && x.reason == "" {
+		status = http.StatusSwitchingProtocols // an upgraded connection, now closed
+	}
+	took := time.Since(x.start)
+	if x.pool != nil && status != 0 {
+		x.pool.Stats().ObserveRequest(status, took)
+	}
+	if x.site == nil {
+		if status == http.StatusNotFound {
+			f.unrouted.Add(1)
+		}
+		return
+	}
+	log := x.site.log
+	if log == nil || status == 0 && x.hijacked {
+		return // no log, or a connection reset: no HTTP exchange to log
+	}
+	e := accesslog.Entry{
+		Time: x.start.Add(took), Method: x.r.Method, URIStem: x.r.URL.Path, URIQuery: x.r.URL.RawQuery,
+		UserAgent: x.r.Header.Get("User-Agent"), Referer: x.r.Header.Get("Referer"),
+		Status: status, TimeTaken: took, BytesSent: x.bytes, BytesReceived: max(x.r.ContentLength, 0),
+		Site: x.site.name, Reason: x.reason,
+	}
+	if x.pool != nil {
+		e.Pool = x.pool.Name()
+	}
+	if u, _, ok := x.r.BasicAuth(); ok {
+		e.Username = u
+	}
+	if ap, err := netip.ParseAddrPort(x.r.RemoteAddr); err == nil {
+		e.ClientIP = ap.Addr().Unmap().String()
+	}
+	if x.local.IsValid() {
+		e.ServerIP, e.ServerPort = x.local.Addr().Unmap().String(), int(x.local.Port())
+	}
+	switch {
+	case x.aborted, status == 0:
+		e.Win32Status = 64 // ERROR_NETNAME_DELETED: the connection went away, as IIS logs it
+	}
+	log.Write(&e)
+}
+
+// refusal maps a front refusal reason to the pool counter it feeds.
+func refusal(reason string) (apppool.Refusal, bool) {
+	switch reason {
+	case "QueueFull":
+		return apppool.RefusedQueueFull, true
+	case "Disabled":
+		return apppool.RefusedStopped, true
+	case "AppOffline":
+		return apppool.RefusedRapidFail, true
+	case "AppShutdown":
+		return apppool.RefusedCPULimit, true
+	}
+	return 0, false
+}
