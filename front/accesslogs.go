@@ -65,6 +65,9 @@ func logConfOf(s *store.Site, dir string) (logConf, bool) {
 	if d := siteLogSetting(s, "directory").(string); d != "" {
 		dir = d
 	}
+	if dir == "" {
+		return logConf{}, false // no state directory (a front in a test): no log
+	}
 	name := "access.log"
 	if format == accesslog.JSON {
 		name = "access.jsonl"
