@@ -56,7 +56,7 @@ func siteLogSetting(s *store.Site, path string) any {
 }
 
 // logConfOf returns the access log settings of a site, and false when its
-// log is off. Relative directories are taken from dir.
+// log is off. A site without logFile.directory logs under dir; with neither, there is no log.
 func logConfOf(s *store.Site, dir string) (logConf, bool) {
 	if !siteLogSetting(s, "enabled").(bool) {
 		return logConf{}, false

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,7 +66,7 @@ func New(pools Pools, logger *slog.Logger) *Front {
 // closed gracefully. It returns the bindings that could not listen; the
 // others serve regardless.
 func (f *Front) Apply(ctx context.Context, cfg *store.Config) error {
-	t := buildTable(cfg)
+	t := buildTable(cfg, f.logger)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	stale, lerr := f.applyLogs(cfg, t)
@@ -203,8 +202,7 @@ func (f *Front) Shutdown(ctx context.Context) error {
 // handler serves the requests of one listener.
 func (f *Front) handler(key listenKey) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		r = f.matched(r, key) // legacy.go: lets serve route it again after a switch
-		x := &exchange{ResponseWriter: rw, r: r, start: time.Now()}
+		x := f.newExchange(rw, r, key)
 		defer func() {
 			if v := recover(); v != nil {
 				x.aborted = true
@@ -214,19 +212,12 @@ func (f *Front) handler(key listenKey) http.Handler {
 			f.finish(x)
 		}()
 		w := http.ResponseWriter(x)
-		pr := f.routes.Load().ports[key]
-		var local netip.Addr
-		if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			if ap, err := netip.ParseAddrPort(la.String()); err == nil {
-				local = ap.Addr()
-				x.local = ap
-			}
-		}
+		pr := x.table.ports[key]
 		if pr == nil {
 			unavailable(w, http.StatusNotFound, "NotFound", "no site is bound to this address")
 			return
 		}
-		site, app := pr.match(local, r.Host, r.URL.Path)
+		site, app := pr.match(x.local.Addr(), r.Host, r.URL.Path)
 		x.site = site
 		switch {
 		case site == nil:
@@ -320,7 +311,7 @@ func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Poo
 		pool.Stats().Refused(rf)
 	}
 	if x, ok := w.(*exchange); ok {
-		x.reason = reason
+		x.reason = reason // also when the answer is a TCP reset
 	}
 	if pool.TCPLevel() && r.ProtoMajor == 1 {
 		if c, _, herr := http.NewResponseController(w).Hijack(); herr == nil {
@@ -338,6 +329,9 @@ func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Poo
 // unavailable writes a short plain-text error with the reason in a header,
 // as HTTP.sys names it in httperr.log.
 func unavailable(w http.ResponseWriter, status int, reason, msg string) {
+	if x, ok := w.(*exchange); ok {
+		x.reason = reason // for the access log
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Poolctl-Reason", reason)

@@ -1,12 +1,10 @@
 package front
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 
 	"github.com/poolctl/poolctl/apppool"
@@ -21,10 +19,10 @@ import (
 // switch of isolation mode) is routed again instead of refused.
 
 // legacyRoute is the route of application a of site in Legacy mode.
-func legacyRoute(site string, a store.Application) appRoute {
+func legacyRoute(site string, a store.Application, logger *slog.Logger) appRoute {
 	r := appRoute{path: strings.ToLower(a.Path), pool: apppool.LegacyPool(site, &a)}
 	if r.pool == "" {
-		r.low = lowHandler(site, a)
+		r.low = lowHandler(site, a, logger.With("site", site, "app", a.Path))
 	}
 	return r
 }
@@ -32,9 +30,9 @@ func legacyRoute(site string, a store.Application) appRoute {
 // lowHandler serves a Low application in the host: the built-in worker's
 // handler for that one application. CGI scripts it runs run as the host's
 // own user, as IIS 5.0's in-process applications ran in inetinfo.exe.
-func lowHandler(site string, a store.Application) http.Handler {
+func lowHandler(site string, a store.Application, logger *slog.Logger) http.Handler {
 	spec := apppool.LowSpec(site, &a)
-	h, err := worker.Handler(spec, nil)
+	h, err := worker.Handler(spec, logger)
 	if err != nil {
 		msg := fmt.Sprintf("application %s cannot be served in the host: %v", store.AppName(site, a.Path), err)
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -50,23 +48,6 @@ func (f *Front) serveLow(w http.ResponseWriter, r *http.Request, site string, h 
 	h.ServeHTTP(w, r)
 }
 
-// routeKey is the context key of a request's routeState.
-type routeKey struct{}
-
-// routeState is what a request was routed by: its listener and the table
-// current when it arrived; rerouted once it was routed again.
-type routeState struct {
-	key      listenKey
-	table    *table
-	rerouted bool
-}
-
-// matched records on the request the listener and the routing table it is
-// routed by, for reroute.
-func (f *Front) matched(r *http.Request, key listenKey) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), routeKey{}, &routeState{key: key, table: f.routes.Load()}))
-}
-
 // reroute serves the request again on the current routing table when its
 // pool refused it because it stopped or was removed (err is ErrPoolStopped
 // or ErrNoPool) and the table changed since the request was routed: the
@@ -78,42 +59,33 @@ func (f *Front) reroute(w http.ResponseWriter, r *http.Request, err error) bool 
 	if !errors.Is(err, apppool.ErrPoolStopped) && !errors.Is(err, apppool.ErrNoPool) {
 		return false
 	}
-	rs, _ := r.Context().Value(routeKey{}).(*routeState)
-	if rs == nil || rs.rerouted || r.Context().Err() != nil {
+	x, _ := w.(*exchange)
+	if x == nil || x.rerouted || r.Context().Err() != nil {
 		return false
 	}
 	t := f.routes.Load()
-	if t == rs.table {
+	if t == x.table {
 		return false
 	}
-	pr := t.ports[rs.key]
+	pr := t.ports[x.key]
 	if pr == nil {
 		return false
 	}
-	site, app := pr.match(localAddr(r), r.Host, r.URL.Path)
+	site, app := pr.match(x.local.Addr(), r.Host, r.URL.Path)
 	if site == nil || app == nil {
 		return false
 	}
-	again := r.WithContext(context.WithValue(r.Context(), routeKey{}, &routeState{key: rs.key, table: t, rerouted: true}))
+	x.table, x.rerouted, x.site, x.pool = t, true, site, nil
 	if app.low != nil {
-		f.serveLow(w, again, site.name, app.low)
+		f.serveLow(w, r, site.name, app.low)
 		return true
 	}
 	pool := f.pools.Pool(app.pool)
 	if pool == nil {
 		return false
 	}
+	x.pool = pool
 	f.logger.Debug("request routed again after the routes moved", "url", r.URL.RequestURI(), "pool", app.pool, "err", err)
-	f.serve(w, again, site.name, pool)
+	f.serve(w, r, site.name, pool)
 	return true
-}
-
-// localAddr is the local address the request's connection came to.
-func localAddr(r *http.Request) netip.Addr {
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
-			return ap.Addr()
-		}
-	}
-	return netip.Addr{}
 }

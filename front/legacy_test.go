@@ -46,7 +46,7 @@ func TestBuildTableLegacy(t *testing.T) {
 		{"Legacy", apppool.LegacyMediumPool, "", "Legacy: High: Main/high", true},
 		{"WorkerProcess", "Root", "Root", "Root", false},
 	} {
-		tbl := buildTable(legacyRoutesConfig(c.mode, dir))
+		tbl := buildTable(legacyRoutesConfig(c.mode, dir), discardLogger)
 		pr := tbl.ports[listenKey{addr: ":8080"}]
 		if pr == nil {
 			t.Fatalf("%s: no listener: %v", c.mode, keys(tbl))
@@ -96,13 +96,12 @@ func TestRerouteOnlyWhenRoutesMoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := New(m, slog.New(slog.DiscardHandler))
-	f.routes.Store(buildTable(wp))
+	f.routes.Store(buildTable(wp, discardLogger))
 	key := listenKey{addr: ":8080"}
 	get := func() *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, "/low/a.txt", nil)
-		req = f.matched(req, key)
-		f.serve(rec, req, "Main", m.Pool("Root"))
+		f.serve(f.newExchange(rec, req, key), req, "Main", m.Pool("Root"))
 		return rec
 	}
 	if rec := get(); rec.Code != http.StatusServiceUnavailable {
@@ -110,13 +109,17 @@ func TestRerouteOnlyWhenRoutesMoved(t *testing.T) {
 	}
 	// The routes move between the match and the pool's refusal.
 	rec := httptest.NewRecorder()
-	req := f.matched(httptest.NewRequest(http.MethodGet, "/low/a.txt", nil), key)
-	f.routes.Store(buildTable(legacyRoutesConfig("Legacy", dir)))
-	f.serve(rec, req, "Main", m.Pool("Root"))
+	req := httptest.NewRequest(http.MethodGet, "/low/a.txt", nil)
+	x := f.newExchange(rec, req, key)
+	f.routes.Store(buildTable(legacyRoutesConfig("Legacy", dir), discardLogger))
+	f.serve(x, req, "Main", m.Pool("Root"))
 	if body, _ := io.ReadAll(rec.Body); rec.Code != 200 || strings.TrimSpace(string(body)) != "moved" {
 		t.Errorf("stopped pool, routes moved: %d %q, want 200 from the new route", rec.Code, body)
 	}
-	if f.reroute(httptest.NewRecorder(), req, apppool.ErrQueueFull) {
+	if f.reroute(f.newExchange(httptest.NewRecorder(), req, key), req, apppool.ErrQueueFull) {
 		t.Error("a full queue was routed again; only a stopped or removed pool is")
 	}
 }
+
+// discardLogger is the logger of fronts and tables in tests.
+var discardLogger = slog.New(slog.DiscardHandler)

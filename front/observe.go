@@ -20,13 +20,30 @@ type exchange struct {
 	r        *http.Request
 	start    time.Time
 	local    netip.AddrPort // the connection's local address
-	status   int // the final status written; 0 before
+	status   int            // the final status written; 0 before
 	bytes    int64
 	hijacked bool
 	aborted  bool // the response was cut off (http.ErrAbortHandler)
 	site     *siteRoute
 	pool     *apppool.Pool
 	reason   string // the refusal reason, when the front turned it away
+
+	// What the request was routed by, so that it can be routed again
+	// once if its pool stops because the routes moved (legacy.go).
+	key      listenKey
+	table    *table
+	rerouted bool
+}
+
+// newExchange starts following a request that arrived on the listener key.
+func (f *Front) newExchange(w http.ResponseWriter, r *http.Request, key listenKey) *exchange {
+	x := &exchange{ResponseWriter: w, r: r, start: time.Now(), key: key, table: f.routes.Load()}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
+			x.local = ap
+		}
+	}
+	return x
 }
 
 // WriteHeader records the final status (informational ones pass through).

@@ -5,6 +5,7 @@
 package front
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -47,7 +48,7 @@ type bindingRoute struct {
 
 type siteRoute struct {
 	name string
-	apps []appRoute      // longest path first
+	apps []appRoute     // longest path first
 	log  *accesslog.Log // the site's access log; nil for none
 }
 
@@ -60,7 +61,7 @@ type appRoute struct {
 // buildTable computes the routes of every started site. Bindings of one
 // port share a listener: on a port where any binding takes any address the
 // listener takes any address too, and routing checks the local address.
-func buildTable(cfg *store.Config) *table {
+func buildTable(cfg *store.Config, logger *slog.Logger) *table {
 	t := &table{ports: map[listenKey]*portRoutes{}}
 	type bound struct {
 		ep   store.Endpoint
@@ -77,7 +78,7 @@ func buildTable(cfg *store.Config) *table {
 		sr := &siteRoute{name: s.Name}
 		for _, a := range s.Applications {
 			if cfg.LegacyIsolation() {
-				sr.apps = append(sr.apps, legacyRoute(s.Name, a))
+				sr.apps = append(sr.apps, legacyRoute(s.Name, a, logger))
 				continue
 			}
 			sr.apps = append(sr.apps, appRoute{path: strings.ToLower(a.Path), pool: a.ApplicationPool})

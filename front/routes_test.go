@@ -26,7 +26,7 @@ func routesConfig() *store.Config {
 // TestBuildTableListeners: bindings of one port share a listener, which
 // takes any address when one binding does; stopped sites listen nowhere.
 func TestBuildTableListeners(t *testing.T) {
-	tbl := buildTable(routesConfig())
+	tbl := buildTable(routesConfig(), discardLogger)
 	want := map[listenKey]int{{addr: ":8080"}: 3, {addr: "127.0.0.1:9090"}: 1}
 	if len(tbl.ports) != len(want) {
 		t.Fatalf("listeners %v, want %v", keys(tbl), want)
@@ -50,7 +50,7 @@ func keys(t *table) []listenKey {
 // with an address only takes connections to it, and the longest
 // application path prefix wins, on whole segments and in any case.
 func TestMatch(t *testing.T) {
-	tbl := buildTable(routesConfig())
+	tbl := buildTable(routesConfig(), discardLogger)
 	wild := tbl.ports[listenKey{addr: ":8080"}]
 	own := tbl.ports[listenKey{addr: "127.0.0.1:9090"}]
 	lo := netip.MustParseAddr("127.0.0.1")

@@ -87,11 +87,11 @@ func (s *systemd) watchdog(ctx context.Context, interval time.Duration, check fu
 		case ctx.Err() != nil:
 			return
 		case err == nil:
-			s.send(daemon.SdNotifyWatchdog)
 			if !healthy {
 				s.logger.Info("watchdog: the host answers again; pinging systemd")
 			}
 			healthy = true
+			s.send(daemon.SdNotifyWatchdog)
 		case healthy:
 			s.logger.Warn("watchdog: the host does not answer on its control socket; not pinging systemd", "err", err)
 			healthy = false

@@ -12,8 +12,14 @@ import (
 
 // Source is what the collector reads at each scrape.
 type Source interface {
-	// Pools returns every running pool.
+	// Pools returns the store's pools.
 	Pools() []*apppool.Pool
+	// LegacyPools returns the pools of Legacy isolation mode (none in
+	// WorkerProcess mode).
+	LegacyPools() []*apppool.Pool
+	// Legacy reports whether the host runs in Legacy isolation mode, where
+	// the store's pools are inactive.
+	Legacy() bool
 }
 
 // LogSource reports the access logs' counters by site name.
@@ -90,12 +96,22 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect reads every pool and worker now.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	now := c.now()
-	for _, p := range c.src.Pools() {
+	inactive := c.src.Legacy()
+	collect := func(p *apppool.Pool, inactive bool) {
 		st := p.Status()
+		if inactive {
+			st.State = apppool.InactiveState
+		}
 		c.collectPool(ch, st, p.Stats().Snapshot())
 		for _, w := range st.Workers {
 			c.collectWorker(ch, st.Name, w, now)
 		}
+	}
+	for _, p := range c.src.Pools() {
+		collect(p, inactive)
+	}
+	for _, p := range c.src.LegacyPools() {
+		collect(p, false)
 	}
 	if c.logs != nil {
 		for site, s := range c.logs.AccessLogStats() {
@@ -109,7 +125,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 func (c *collector) collectPool(ch chan<- prometheus.Metric, st hostapi.PoolStatus, s apppool.StatsSnapshot) {
 	pool := st.Name
 	state := st.State
-	if st.Disabled {
+	if st.Disabled && state != apppool.InactiveState {
 		state = "Disabled"
 	}
 	for _, v := range poolStates {

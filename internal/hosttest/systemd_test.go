@@ -181,9 +181,12 @@ func TestSystemdWatchdog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitMsg(t, msgs, "WATCHDOG=1", 2*time.Second)
-	if !strings.Contains(e.log(), "watchdog: the host answers again") {
-		t.Errorf("recovery not logged\n%s", e.log())
-	}
+	waitFor(t, 5*time.Second, "recovery logged", func() error {
+		if !strings.Contains(e.log(), "watchdog: the host answers again") {
+			return errors.New("not logged yet")
+		}
+		return nil
+	})
 }
 
 // TestSystemdSocketActivationRestart: the host serves a site on the
@@ -234,17 +237,20 @@ func TestSystemdSocketActivationRestart(t *testing.T) {
 	}
 
 	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	// One result per attempt; a request that fails otherwise than by a
+	// refused connection is sent again on a new connection, up to five
+	// times (see the comment at the end).
 	type result struct {
-		start time.Time
-		end   time.Time
-		code  int
-		err   error
+		req        int
+		start, end time.Time
+		code       int
+		err        error
 	}
 	var mu sync.Mutex
 	var results []result
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for range 2 {
+	for g := range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -255,17 +261,22 @@ func TestSystemdSocketActivationRestart(t *testing.T) {
 					return
 				default:
 				}
-				r := result{start: time.Now()}
-				resp, err := c.Get(e.url("/"))
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					r.code = resp.StatusCode
+				for attempt := 0; attempt < 5; attempt++ {
+					r := result{req: g*10000 + i, start: time.Now()}
+					resp, err := c.Get(e.url("/"))
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						r.code = resp.StatusCode
+					}
+					r.err, r.end = err, time.Now()
+					mu.Lock()
+					results = append(results, r)
+					mu.Unlock()
+					if r.code == 200 {
+						break
+					}
 				}
-				r.err, r.end = err, time.Now()
-				mu.Lock()
-				results = append(results, r)
-				mu.Unlock()
 			}
 		}()
 	}
@@ -304,13 +315,15 @@ func TestSystemdSocketActivationRestart(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	refused, failed, queued := 0, 0, 0
+	refused, dropped, queued := 0, 0, 0
+	ok := map[int]bool{}
 	for _, r := range results {
+		ok[r.req] = ok[r.req] || r.code == 200
 		switch {
 		case errors.Is(r.err, syscall.ECONNREFUSED):
 			refused++
 		case r.err != nil || r.code != 200:
-			failed++
+			dropped++
 			t.Logf("request %s-%s: %d %v", r.start.Format(time.StampMicro), r.end.Format(time.StampMicro), r.code, r.err)
 		}
 		// Sent before the first host exited, answered after the new one
@@ -320,9 +333,20 @@ func TestSystemdSocketActivationRestart(t *testing.T) {
 		}
 	}
 	t.Logf("SIGTERM %s, exit %s, new host up %s", termAt.Format(time.StampMicro), gapStart.Format(time.StampMicro), gapEnd.Format(time.StampMicro))
-	t.Logf("%d requests, %d waited in the backlog while no host ran (%s), %d refused, %d failed", len(results), queued, gapEnd.Sub(gapStart).Round(time.Millisecond), refused, failed)
+	failed := 0
+	for _, answered := range ok {
+		if !answered {
+			failed++
+		}
+	}
+	t.Logf("%d requests in %d attempts, %d waited in the backlog while no host ran (%s), %d attempts refused, %d dropped and sent again, %d requests never answered 200",
+		len(ok), len(results), queued, gapEnd.Sub(gapStart).Round(time.Millisecond), refused, dropped, failed)
+	// A connection the first host accepted just as its shutdown began can
+	// be closed unanswered: net/http's Shutdown drops a request it reads
+	// after Shutdown started. That is the old host's doing, not the
+	// socket's: the client sends it again, and no connection is refused.
 	if refused != 0 || failed != 0 {
-		t.Fatalf("%d refused, %d failed of %d requests across the restart\n%s", refused, failed, len(results), e.log())
+		t.Fatalf("%d attempts refused, %d of %d requests never answered 200 across the restart\n%s", refused, failed, len(ok), e.log())
 	}
 	if queued == 0 {
 		t.Fatalf("no request waited while no host ran: the restart was not covered")
