@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -264,6 +265,10 @@ func (h *Host) serve(ctx context.Context) error {
 	go func() { apiDone <- api.Serve(apiCtx, ln) }()
 	h.logger.Info("poolctl host ready", "socket", h.opts.Socket, "store", h.opts.StorePath, "listening", h.front.Addrs())
 	h.startSystemd(apiCtx) // READY=1; the watchdog runs while the API does
+	// Hand the start-up garbage (the parsed store, pool settings, package
+	// initialisation) back to the kernel now rather than over minutes: a
+	// host at rest should cost what it holds.
+	debug.FreeOSMemory()
 	go h.watch(ctx)
 	<-ctx.Done()
 	h.sd.stopping("shutting down: finishing requests in flight")
