@@ -215,20 +215,3 @@ func (p *Pool) Hung(w *Worker) bool {
 	defer p.mu.Unlock()
 	return w.hung
 }
-
-// Exited reports whether the worker's process ended, waiting up to wait
-// for it: a connection that failed before any answer may be the first
-// sign of a worker that is dying, before its exit is reaped.
-func (p *Pool) Exited(w *Worker, wait time.Duration) bool {
-	if w.proc == nil {
-		return false
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-w.proc.Done():
-		return true
-	case <-t.C:
-		return false
-	}
-}

@@ -43,6 +43,7 @@ package forward
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -172,6 +173,13 @@ func (t *Target) Forward(w http.ResponseWriter, r *http.Request) error {
 	retryable := !hasBody && idempotentNoBody(r.Method)
 	for attempt := 0; ; attempt++ {
 		c, err := t.getConn(r.Context(), hasBody, attempt > 0)
+		if err != nil && attempt > 0 {
+			// The request went out on a reused connection that closed
+			// before an answer, and the backend now refuses new ones: it
+			// may have died of this very request, so this is not a failure
+			// to reach it, and callers must not send it elsewhere.
+			return &Error{Stage: StageRead, Err: fmt.Errorf("the connection closed before an answer and a new one failed: %w", err)}
+		}
 		if err != nil {
 			return &Error{Stage: StageDial, Err: err}
 		}

@@ -890,3 +890,47 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 	f.noErr(t)
 }
+
+// TestGetThatKillsBackend: a GET on a reused connection that closes before
+// an answer is retried once on a new connection; when the backend now
+// refuses connections (it died of that request), the failure is reported
+// as a read, not a dial, so the caller does not send it to another backend
+// to kill that one too.
+func TestGetThatKillsBackend(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			c.Close()
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		_, _ = http.ReadRequest(br) // the request it "dies" of
+		ln.Close()                  // no more connections ...
+		c.Close()                   // ... and no answer
+	}()
+	f := newFront(t, ln.Addr().String())
+	client := newClient(t)
+	for i, want := range []int{http.StatusOK, http.StatusBadGateway} {
+		resp, err := client.Get(f.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: status %d, want %d", i, resp.StatusCode, want)
+		}
+	}
+	fe := f.nextErr(t)
+	if fe.Stage != StageRead || fe.Sent {
+		t.Errorf("error %+v, want Stage read, Sent false", fe)
+	}
+}

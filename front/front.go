@@ -275,9 +275,9 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 			pool.Discard(wk, ferr.Error())
 			continue
 		}
-		if fe != nil && !fe.Sent && retrySafe(r) && attempt < 2 && (pool.Hung(wk) || pool.Exited(wk, 250*time.Millisecond)) {
-			// The worker was killed as hung, or died, before it answered:
-			// an idempotent request without a body goes to another worker.
+		if fe != nil && !fe.Sent && retrySafe(r) && pool.Hung(wk) && attempt < 2 {
+			// The host killed the worker as hung before it answered: an
+			// idempotent request without a body goes to its replacement.
 			continue
 		}
 		if fe != nil && fe.Sent {
