@@ -91,10 +91,7 @@ rss_idle_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$host_pid/status")
 wrk_run() {
 	local out="$tmp/wrk.$1.txt"
 	wrk -t1 -c"$CONNS" -d"$3" --latency "http://127.0.0.1:$2/" >"$out"
-	local non2xx sock
-	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-	sock=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
-	echo "$(awk '/^Requests\/sec:/ {print $2}' "$out") $(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' "$out")") $(( ${non2xx:-0} + ${sock:-0} ))"
+	wrk_summary "$out"
 }
 
 echo "1. throughput: wrk -t1 -c$CONNS -d$DURATION --latency (forward, then reverse order)" >&2
@@ -122,9 +119,7 @@ for _ in $(seq 1 $((secs / RECYCLE_EVERY - 1))); do
 done
 wait "$wrk_pid"
 out="$tmp/wrk.recycle.txt"
-non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-sock=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
-rec="$(awk '/^Requests\/sec:/ {print $2}' "$out") $(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' "$out")") $(( ${non2xx:-0} + ${sock:-0} ))"
+rec=$(wrk_summary "$out")
 total=$(awk '/requests in/ {print $1}' "$out")
 echo "  baseline: $base; with $recycles recycles ($recycle_failures failed): $rec; $total requests" >&2
 

@@ -73,3 +73,13 @@ ${4:-}
 CONF
 	"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
 }
+
+# wrk_summary FILE: reads the output of `wrk --latency` and prints
+# "req/s p50_ms p99_ms failures" (failures: non-2xx/3xx answers plus socket
+# errors).
+wrk_summary() {
+	local out=$1 non2xx sock
+	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+	sock=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+	echo "$(awk '/^Requests\/sec:/ {print $2}' "$out") $(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' "$out")") $(( ${non2xx:-0} + ${sock:-0} ))"
+}

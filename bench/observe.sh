@@ -96,10 +96,7 @@ run() {
 	wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:${port[$n]}/" >"$out"
 	cat "$out" >>"$out.all"
 	[ -n "$scraper" ] && wait "$scraper"
-	local non2xx sock
-	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-	sock=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
-	echo "$(awk '/^Requests\/sec:/ {print $2}' "$out") $(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' "$out")") $(( ${non2xx:-0} + ${sock:-0} ))"
+	wrk_summary "$out"
 }
 
 : >"$tmp/tput"
