@@ -1,7 +1,6 @@
 package apppool
 
 import (
-	"math"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -140,9 +139,6 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	out.Count = cum
 	for n, c := range s.recycles {
 		out.Recycles[n] = c.Load()
-	}
-	if math.IsNaN(out.Sum) {
-		out.Sum = 0
 	}
 	return out
 }

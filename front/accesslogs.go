@@ -166,19 +166,6 @@ func (f *Front) ReopenLogs() error {
 	return errors.Join(errs...)
 }
 
-// FlushLogs writes the access logs' pending lines now.
-func (f *Front) FlushLogs() error {
-	f.logs.mu.Lock()
-	defer f.logs.mu.Unlock()
-	var errs []error
-	for _, sl := range f.logs.open {
-		if err := sl.log.Flush(); err != nil {
-			errs = append(errs, fmt.Errorf("site %q: %w", sl.site, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // AccessLogStats returns each open access log's counters, by site name.
 func (f *Front) AccessLogStats() map[string]metrics.LogStats {
 	f.logs.mu.Lock()

@@ -300,15 +300,16 @@ func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Poo
 	switch {
 	case errors.Is(err, apppool.ErrQueueFull):
 		reason = "QueueFull"
+		pool.Stats().Refused(apppool.RefusedQueueFull)
 	case errors.Is(err, apppool.ErrPoolDisabled):
 		reason = "AppOffline"
+		pool.Stats().Refused(apppool.RefusedRapidFail)
 	case errors.Is(err, apppool.ErrPoolStopped):
 		reason = "Disabled"
+		pool.Stats().Refused(apppool.RefusedStopped)
 	case errors.Is(err, apppool.ErrCPULimit):
 		reason = "AppShutdown"
-	}
-	if rf, ok := refusal(reason); ok {
-		pool.Stats().Refused(rf)
+		pool.Stats().Refused(apppool.RefusedCPULimit)
 	}
 	if x, ok := w.(*exchange); ok {
 		x.reason = reason // also when the answer is a TCP reset

@@ -124,18 +124,3 @@ func (f *Front) finish(x *exchange) {
 	}
 	log.Write(&e)
 }
-
-// refusal maps a front refusal reason to the pool counter it feeds.
-func refusal(reason string) (apppool.Refusal, bool) {
-	switch reason {
-	case "QueueFull":
-		return apppool.RefusedQueueFull, true
-	case "Disabled":
-		return apppool.RefusedStopped, true
-	case "AppOffline":
-		return apppool.RefusedRapidFail, true
-	case "AppShutdown":
-		return apppool.RefusedCPULimit, true
-	}
-	return 0, false
-}

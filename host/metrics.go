@@ -71,13 +71,3 @@ func (h *Host) closeMetrics() {
 	}
 	h.metrics.srv = nil
 }
-
-// MetricsAddr returns the address the metrics endpoint listens on, or "".
-func (h *Host) MetricsAddr() string {
-	h.reconcileMu.Lock()
-	defer h.reconcileMu.Unlock()
-	if h.metrics.srv == nil {
-		return ""
-	}
-	return h.metrics.srv.Addr()
-}
