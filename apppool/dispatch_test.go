@@ -11,9 +11,7 @@ import (
 func newTestPool(queue, maxConcurrent int, workers ...*Worker) *Pool {
 	p := &Pool{name: "T", kick: make(chan struct{}, 1), state: Started, waiters: newWaiters(),
 		draining: map[*Worker]struct{}{}, settings: Settings{QueueLength: queue, MaxConcurrent: maxConcurrent}}
-	for _, w := range workers {
-		p.active = append(p.active, w)
-	}
+	p.active = append(p.active, workers...)
 	return p
 }
 

@@ -72,13 +72,6 @@ func takeSection(a params.Args) (params.Args, section, error) {
 	return a, section{}, &store.ObjectError{Object: "config", ID: want, Msg: "no such section", Hint: "sections: " + strings.Join(names, ", "), Err: store.ErrNotFound}
 }
 
-// sectionRow is one property of a section for list config.
-type sectionRow struct {
-	field  *store.Field
-	value  any
-	source string
-}
-
 func listConfig(e *env, a params.Args) error {
 	rest, sec, err := takeSection(a)
 	if err != nil {

@@ -70,11 +70,6 @@ func TestBuildTableLegacy(t *testing.T) {
 	}
 }
 
-// fakePools finds pools in a map.
-type fakePools map[string]*apppool.Pool
-
-func (f fakePools) Pool(name string) *apppool.Pool { return f[name] }
-
 // TestRerouteOnlyWhenRoutesMoved: a request refused by a stopped pool is
 // routed again when the table changed since it was matched (here to a Low
 // application, served in the host), and refused with 503 as before when

@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 )
@@ -311,27 +310,3 @@ func (f *Field) DefaultValue() any {
 func (f *Field) Equal(a, b any) bool { return f.Format(a) == f.Format(b) && sameNil(a, b) }
 
 func sameNil(a, b any) bool { return (a == nil) == (b == nil) }
-
-// goType is the Go type of a leaf field holding this kind (behind the pointer
-// for optional fields).
-func (f *Field) goType() reflect.Type {
-	switch f.Kind {
-	case KindString, KindEnum, KindFlags:
-		return reflect.TypeFor[string]()
-	case KindBool:
-		return reflect.TypeFor[bool]()
-	case KindUint:
-		return reflect.TypeFor[uint64]()
-	case KindTimeSpan:
-		return reflect.TypeFor[TimeSpan]()
-	case KindCommand:
-		return reflect.TypeFor[[]string]()
-	case KindSchedule:
-		return reflect.TypeFor[[]TimeSpan]()
-	case KindEnvVars:
-		return reflect.TypeFor[[]EnvironmentVariable]()
-	case KindBindings:
-		return reflect.TypeFor[[]Binding]()
-	}
-	return nil
-}

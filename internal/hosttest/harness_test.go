@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,7 +40,12 @@ func binaries(t *testing.T) (poolctl, testworker string) {
 		if buildErr = os.Chmod(binDir, 0o755); buildErr != nil {
 			return
 		}
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		// go test puts its own GOROOT/bin first on the PATH.
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("no go command: %w", err)
+			return
+		}
 		for _, b := range []struct{ out, pkg string }{
 			{"poolctl", "github.com/poolctl/poolctl"},
 			{"testworker", "github.com/poolctl/poolctl/testdata/workers/testworker"},

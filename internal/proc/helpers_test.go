@@ -63,12 +63,11 @@ func sleeper(t *testing.T) string {
 			sleeperErr = err
 			return
 		}
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			if goBin, err = exec.LookPath("go"); err != nil {
-				sleeperErr = fmt.Errorf("no go command: %w", err)
-				return
-			}
+		// go test puts its own GOROOT/bin first on the PATH.
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			sleeperErr = fmt.Errorf("no go command: %w", err)
+			return
 		}
 		bin := filepath.Join(dir, "sleeper")
 		out, err := exec.Command(goBin, "build", "-o", bin, "./testdata/sleeper").CombinedOutput()

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,11 +42,10 @@ func TestMain(m *testing.M) {
 }
 
 func build(dir string) (string, error) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		if goTool, err = exec.LookPath("go"); err != nil {
-			return "", fmt.Errorf("no go tool in GOROOT or PATH: %w", err)
-		}
+	// go test puts its own GOROOT/bin first on the PATH.
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("no go tool on PATH: %w", err)
 	}
 	bin := filepath.Join(dir, "poolctl")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
