@@ -32,8 +32,12 @@ import (
 //   - Throttle caps the cgroup at the limit (cpu.max / cfs quota per 100 ms
 //     period), so the window is never exceeded;
 //   - ThrottleUnderLoad gives the cgroup a weight proportional to the limit
-//     (cpu.weight / cpu.shares): it only holds the pool back when other work
-//     wants the CPUs.
+//     (cpu.weight / cpu.shares), at most the default weight: it only holds
+//     the pool back when other work wants the CPUs. Every pool has a cgroup
+//     of its own with the default weight when it has no such limit, so a
+//     limited pool is held back against unlimited pools too, not only
+//     against other limited ones (whose workers would otherwise compete
+//     with the limited pool's cgroup as equals, one by one).
 //
 // Changes apply live, within a second, without a recycle.
 
@@ -62,8 +66,8 @@ type cpuState struct {
 	blockedUntil time.Time
 }
 
-// cgRoot is the host's cgroup parent, detected once when a pool first
-// needs it.
+// cgRoot is the host's cgroup parent, detected once (detectCgroups,
+// jail.go) at host start-up or when a pool first needs it.
 var cgRoot struct {
 	once sync.Once
 	root *cgroup.Root
@@ -88,9 +92,9 @@ func cpuSettings(s *Settings) (limit int64, action string, interval time.Duratio
 	return limit, action, interval
 }
 
-// cpuGroup returns the pool's cgroup, creating it when cpu.limit is set and
-// applying the current limit and action to it; nil when the pool needs none
-// or the host cannot create one.
+// cpuGroup returns the pool's cgroup, creating it (for every pool, limited
+// or not) and applying the current limit and action to it; nil when the
+// host cannot create one.
 func (p *Pool) cpuGroup(s *Settings) *cgroup.Group {
 	limit, action, _ := cpuSettings(s)
 	c := &p.cpu
@@ -98,18 +102,7 @@ func (p *Pool) cpuGroup(s *Settings) *cgroup.Group {
 	defer c.mu.Unlock()
 	key := strconv.FormatInt(limit, 10) + "/" + action
 	if c.cg == nil {
-		if limit == 0 {
-			return nil
-		}
-		cgRoot.once.Do(func() {
-			cgRoot.root, cgRoot.err = cgroup.Detect()
-			if cgRoot.err != nil {
-				p.logger.Warn("CPU limits: the host cannot create cgroups; cpu.limit is measured from /proc, "+
-					"Throttle and ThrottleUnderLoad cannot be enforced", "err", cgRoot.err)
-			} else {
-				p.logger.Info("CPU limits: pools get their own cgroup", "hierarchy", cgRoot.root.Version.String(), "parent", cgRoot.root.Dir)
-			}
-		})
+		detectCgroups(p.logger)
 		if cgRoot.err != nil {
 			if (action == "Throttle" || action == "ThrottleUnderLoad") && c.warned != key {
 				c.warned = key
@@ -120,7 +113,7 @@ func (p *Pool) cpuGroup(s *Settings) *cgroup.Group {
 		}
 		g, err := cgRoot.root.Create(p.name)
 		if err != nil {
-			if c.warned != key {
+			if c.warned != key && limit != 0 {
 				c.warned = key
 				p.logger.Warn("CPU limits: no cgroup for the pool; its CPU is measured from /proc", "pool", p.name, "err", err)
 			}
@@ -129,13 +122,7 @@ func (p *Pool) cpuGroup(s *Settings) *cgroup.Group {
 		c.cg = g
 	}
 	if c.applied != key {
-		quota, weight := int64(0), cgroup.Weight(c.cg.Version, 0)
-		switch action {
-		case "Throttle":
-			quota = cgroup.Quota(limit)
-		case "ThrottleUnderLoad":
-			weight = cgroup.Weight(c.cg.Version, limit)
-		}
+		quota, weight := cpuControls(c.cg.Version, limit, action)
 		err := c.cg.SetMax(quota, cgroup.DefaultPeriod)
 		if err == nil {
 			err = c.cg.SetWeight(weight)
@@ -151,8 +138,25 @@ func (p *Pool) cpuGroup(s *Settings) *cgroup.Group {
 	return c.cg
 }
 
+// cpuControls returns the cap (µs per cgroup.DefaultPeriod, 0 for none)
+// and the weight for a pool's cgroup: Throttle caps at the limit;
+// ThrottleUnderLoad weighs the limit against the default weight every
+// other pool has (100 % of one CPU = the default), never above it, so that
+// under contention the limited pool gets less than an unlimited one.
+func cpuControls(v cgroup.Version, limit int64, action string) (quota, weight int64) {
+	quota, weight = 0, cgroup.Weight(v, 0)
+	switch action {
+	case "Throttle":
+		quota = cgroup.Quota(limit)
+	case "ThrottleUnderLoad":
+		weight = min(cgroup.Weight(v, limit), weight)
+	}
+	return quota, weight
+}
+
 // cpuPlace puts a new worker into the pool's cgroup right after it started
-// (before it serves, and before most workers fork children).
+// (before it serves, and before most workers fork children); a worker
+// already in a cgroup of its own below the pool's stays there (jail.go).
 func (p *Pool) cpuPlace(pid int) {
 	p.mu.Lock()
 	s := p.settings
@@ -161,8 +165,16 @@ func (p *Pool) cpuPlace(pid int) {
 	if g == nil {
 		return
 	}
+	below := p.jailedBelow(pid, g.Dir)
 	p.cpu.mu.Lock()
 	defer p.cpu.mu.Unlock()
+	if below {
+		if p.cpu.placed == nil {
+			p.cpu.placed = map[int]bool{}
+		}
+		p.cpu.placed[pid] = true
+		return
+	}
 	if err := g.Add(pid); err != nil {
 		p.logger.Warn("CPU limits: place the worker in the pool's cgroup", "pool", p.name, "pid", pid, "err", err)
 		return

@@ -20,7 +20,9 @@ import (
 // orphanActionExe, orphanActionParams).
 //
 // Every second while the pool has workers, tick calls checkHealth on the
-// actor. It starts one check (proc.Check: GET pingPath, or a TCP connect)
+// actor. It starts one check (proc.Check: GET pingPath answering 2xx/3xx;
+// without a pingPath GET / where any reply counts, so that a hung or
+// stopped worker fails it; with pingPath "tcp:" only a TCP connect)
 // on its own goroutine for each Ready worker whose last check started at
 // least pingInterval ago and has none in flight; a Suspended worker is
 // exempt. The check is bounded by pingResponseTime and its result comes

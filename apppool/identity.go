@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/store"
 )
@@ -258,7 +260,11 @@ func (ids *Identities) Resolve(s *Settings) (*Identity, error) {
 		id.Name, id.UID, id.GID = "apppool-"+s.Name, uid, uid
 		id.Home, id.Shell = "/", "/usr/sbin/nologin"
 		if ids.opts.HomeDir != "" {
-			id.Home, id.ownHome = filepath.Join(ids.opts.HomeDir, s.Name), true
+			dir := homeName(s.Name)
+			if !plainName(dir) {
+				return nil, fmt.Errorf("%w: the pool name %q cannot name a home directory in %s", ErrIdentity, s.Name, ids.opts.HomeDir)
+			}
+			id.Home, id.ownHome = filepath.Join(ids.opts.HomeDir, dir), true
 		}
 	case IdentityNetworkService, IdentityLocalService:
 		name := ids.opts.ServiceUser
@@ -410,7 +416,7 @@ func (p *Pool) identity(s *Settings) (*Identity, error) {
 		p.launcher.Identities.warnRoot(p, s.Name)
 	}
 	if id.ownHome && id.Profile {
-		if err := ownDir(id.Home, id.UID, id.GID); err != nil {
+		if err := ownDir(filepath.Dir(id.Home), filepath.Base(id.Home), id.UID, id.GID); err != nil {
 			return nil, fmt.Errorf("home directory of the pool's identity: %w", err)
 		}
 	}
@@ -434,19 +440,64 @@ func (ids *Identities) warnRoot(p *Pool, pool string) {
 	}
 }
 
-// ownDir creates dir (mode 0700, parents 0711) and gives it to uid:gid.
-func ownDir(dir string, uid, gid uint32) error {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o711); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(dir), err)
+// ownDir creates parent/name (mode 0700; parent 0711 if missing) and gives
+// it to uid:gid without ever following a symbolic link: parent and name are
+// opened with O_NOFOLLOW, the directory is created with mkdirat and owned
+// and moded through its descriptor. A name that is not one plain path
+// element ("", ".", "..", anything with a slash or NUL) and a name or parent
+// that is a symbolic link or not a directory are refused, and nothing
+// changes.
+func ownDir(parent, name string, uid, gid uint32) error {
+	dir := filepath.Join(parent, name)
+	if !plainName(name) {
+		return fmt.Errorf("home directory %q in %s: not a plain directory name; refused", name, parent)
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.MkdirAll(parent, 0o711); err != nil {
+		return fmt.Errorf("create %s: %w", parent, err)
+	}
+	pfd, err := unix.Open(parent, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w%s", parent, err, linkHint(err))
+	}
+	defer unix.Close(pfd)
+	if err := unix.Mkdirat(pfd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
+	fd, err := unix.Openat(pfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w%s", dir, err, linkHint(err))
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchown(fd, int(uid), int(gid)); err != nil {
 		return fmt.Errorf("chown %s: %w", dir, err)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
+	if err := unix.Fchmod(fd, 0o700); err != nil {
 		return fmt.Errorf("chmod %s: %w", dir, err)
 	}
 	return nil
+}
+
+// homeName is the name of a pool's home directory: the pool's name, or for
+// the synthetic pool of a Legacy High application (whose name holds the
+// application's path) the file-name-safe name its log has.
+func homeName(pool string) string {
+	if strings.HasPrefix(pool, legacyHighPrefix) {
+		return legacyLogName(pool)
+	}
+	return pool
+}
+
+// plainName reports whether name is one path element that stays in its
+// parent.
+func plainName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
+}
+
+// linkHint explains the errors O_NOFOLLOW|O_DIRECTORY gives for a symbolic
+// link or a file.
+func linkHint(err error) string {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return " (a symbolic link or not a directory: refused; remove it and the host recreates the directory)"
+	}
+	return ""
 }

@@ -193,6 +193,7 @@ func (m *Manager) Shutdown(ctx context.Context) {
 		go func() { defer wg.Done(); p.close(ctx) }()
 	}
 	wg.Wait()
+	closeCgroups(m.logger) // jail.go
 	m.mu.Lock()
 	for k, f := range m.logs {
 		f.Close()

@@ -45,6 +45,8 @@ type Pool struct {
 
 	cpu cpuState // CPU limit accounting and cgroup (cpu.go)
 
+	jail jailState // the workers' own cgroups (jail.go)
+
 	trig triggerState // recycling triggers (triggers.go)
 
 	stats *Stats // counters for metrics (stats.go)
@@ -342,6 +344,7 @@ func (p *Pool) checkIdle() {
 		return
 	}
 	now := time.Now()
+	logged := processModelLogged(&p.settings, "IdleTimeout") // triggers.go
 	var idle []*Worker
 	var drains []<-chan struct{}
 	for _, w := range append([]*Worker{}, p.active...) {
@@ -351,7 +354,7 @@ func (p *Pool) checkIdle() {
 		if p.settings.IdleSuspend {
 			if err := w.proc.Suspend(); err == nil {
 				w.state = WorkerSuspended
-				p.events.Record(events.Event{ID: events.IdleSuspend, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID),
+				p.recordIdle(logged, events.Event{ID: events.IdleSuspend, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID),
 					Reason: fmt.Sprintf("worker %d suspended after %s idle", w.PID, limit)})
 			}
 			continue
@@ -362,12 +365,24 @@ func (p *Pool) checkIdle() {
 	grace := p.settings.ShutdownTimeLimit
 	p.mu.Unlock()
 	for _, w := range idle {
-		p.events.Record(events.Event{ID: events.IdleShutdown, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID),
+		p.recordIdle(logged, events.Event{ID: events.IdleShutdown, Pool: p.name, PID: w.PID, Worker: strconv.Itoa(w.ID),
 			Reason: fmt.Sprintf("worker %d shut down after %s idle; the next request starts a new one", w.PID, limit)})
 	}
 	if len(idle) > 0 {
 		go p.drainAndStop(idle, drains, grace)
 	}
+}
+
+// recordIdle records an idle-timeout event (5186, 9005) when logged (the
+// pool's processModel.logEventOnProcessModel has IdleTimeout), and logs it
+// at debug level otherwise.
+func (p *Pool) recordIdle(logged bool, e events.Event) {
+	if !logged {
+		p.logger.Debug(e.Reason+" (event not logged: the IdleTimeout flag of logEventOnProcessModel is clear)",
+			"event", e.ID, "pool", p.name, "pid", e.PID, "worker", e.Worker)
+		return
+	}
+	p.events.Record(e)
 }
 
 // close stops the pool for good (host shutdown or pool removed) and ends
@@ -381,6 +396,7 @@ func (p *Pool) close(ctx context.Context) {
 		return err
 	})
 	p.waitDraining(ctx)
+	p.jailClose()
 	p.cpuClose()
 	close(p.done)
 	<-p.stopped

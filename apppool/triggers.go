@@ -334,6 +334,22 @@ func recycleLogged(s *Settings, id int) bool {
 	return false
 }
 
+// processModelLogged reports whether an event governed by the flag of
+// processModel.logEventOnProcessModel (IdleTimeout, the only one: events
+// 5186 and 9005) is recorded: when the flag is set, as by default.
+func processModelLogged(s *Settings, flag string) bool {
+	pm := s.Resolved.ProcessModel
+	if pm == nil || pm.LogEventOnProcessModel == nil {
+		return true
+	}
+	for f := range strings.SplitSeq(*pm.LogEventOnProcessModel, ",") {
+		if strings.EqualFold(strings.TrimSpace(f), flag) {
+			return true
+		}
+	}
+	return false
+}
+
 // recordRecycle records the event of a recycle of worker old when its
 // logEventOnRecycle flag is set, and logs it at debug level otherwise.
 func (p *Pool) recordRecycle(old *Worker, s *Settings, id int, reason string) {

@@ -14,7 +14,6 @@ import (
 	"github.com/poolctl/poolctl/forward"
 	"github.com/poolctl/poolctl/internal/logfile"
 	"github.com/poolctl/poolctl/internal/proc"
-	"github.com/poolctl/poolctl/worker"
 )
 
 // Launcher says how the host starts workers.
@@ -41,6 +40,7 @@ type Worker struct {
 	Started time.Time
 	proc    *proc.Process
 	target  *forward.Target
+	lease   *proc.Lease // its port, released when it has exited
 
 	// guarded by Pool.mu
 	state    WorkerState
@@ -59,15 +59,23 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 	if err := p.launchAllowed(); err != nil { // rapidfail.go
 		return nil, err
 	}
-	port, err := proc.FreePort()
+	builtin := len(s.Command) == 0
+	lease, err := leasePort(builtin) // launchspec.go
 	if err != nil {
 		return nil, fmt.Errorf("pick a port: %w", err)
 	}
+	handed := false // the lease belongs to a started worker (watch releases it)
+	defer func() {
+		if !handed {
+			lease.Release()
+		}
+	}()
+	port := lease.Port
 	p.mu.Lock()
 	p.nextID++
 	id := p.nextID
 	p.mu.Unlock()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	addr := listenAddr(port)
 	env := append([]string{}, p.launcher.BaseEnv...)
 	env = append(env, "PORT="+strconv.Itoa(port), "POOLCTL_LISTEN="+addr,
 		"POOLCTL_APPPOOL="+s.Name, "POOLCTL_WORKER_ID="+strconv.Itoa(id))
@@ -79,23 +87,32 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 	env = append(env, s.Env...)
 	spec := proc.Spec{Env: env, Dir: s.WorkingDirectory, Stdout: p.log, Stderr: p.log}
 	spec.Credential = ident.Credential()
-	if len(s.Command) > 0 {
-		spec.Path, spec.Args = s.Command[0], s.Command[1:]
+	var inherited *os.File // the host's copy of the built-in worker's socket
+	if builtin {
+		inherited, err = p.builtinLaunch(&spec, s, lease)
 	} else {
-		spec.Path, spec.Args = p.launcher.Self, []string{"worker"}
-		spec.Env = append(spec.Env, worker.SpecEnv+"="+s.SpecJSON())
+		err = commandSpec(&spec, s.Command)
+	}
+	if err != nil {
+		p.events.Record(events.Event{ID: events.LaunchFailure, Pool: s.Name, Reason: fmt.Sprintf("worker could not be launched: %v", err)})
+		return nil, fmt.Errorf("launch worker: %w", err)
 	}
 	if spec.Dir == "" {
 		spec.Dir = rootPath(s)
 	}
-	pr, err := proc.Start(spec)
+	pr, err := p.startWorker(spec, id) // in a cgroup of its own (jail.go)
+	if inherited != nil {
+		_ = inherited.Close()
+	}
+	lease.CloseListener() // the worker holds the socket now; the port stays leased
 	if err != nil {
 		p.events.Record(events.Event{ID: events.LaunchFailure, Pool: s.Name, Reason: fmt.Sprintf("worker could not be launched: %v", err)})
 		return nil, fmt.Errorf("launch worker: %w", err)
 	}
 	p.cpuPlace(pr.Pid)
 	rctx, cancel := context.WithTimeout(ctx, s.StartupTimeLimit)
-	err = proc.WaitReady(rctx, addr, s.PingPath, pr.Done())
+	// Ready once a check passes on a listener proven to be the worker's.
+	err = pr.WaitReady(rctx, addr, s.PingPath)
 	cancel()
 	if err != nil {
 		_, _ = pr.Stop(context.Background(), 0)
@@ -113,7 +130,8 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		}
 		return nil, errors.New(reason)
 	}
-	w := &Worker{ID: id, PID: pr.Pid, Addr: addr, Started: pr.Started, proc: pr,
+	handed = true
+	w := &Worker{ID: id, PID: pr.Pid, Addr: addr, Started: pr.Started, proc: pr, lease: lease,
 		target: forward.NewTarget("tcp", addr, forward.Options{}),
 		state:  WorkerReady, lastUsed: time.Now(), reqs: map[*Request]struct{}{}, identity: ident.String()}
 	p.events.Record(events.Event{ID: events.WorkerStarted, Pool: s.Name, PID: w.PID, Worker: strconv.Itoa(id), Reason: "worker ready at " + addr})
@@ -141,6 +159,7 @@ func rootPath(s *Settings) string {
 // and tells the actor.
 func (p *Pool) watch(w *Worker) {
 	<-w.proc.Done()
+	w.lease.Release()
 	p.mu.Lock()
 	p.removeActive(w)
 	expected := w.state == WorkerDraining || w.state == WorkerStopping
@@ -154,7 +173,8 @@ func (p *Pool) watch(w *Worker) {
 }
 
 // stopWorker stops one worker: SIGTERM to its group, SIGKILL after
-// shutdownTimeLimit, always reaped.
+// shutdownTimeLimit, always reaped; then whatever is left in its cgroup
+// (children that left the group) is killed (jail.go).
 func (p *Pool) stopWorker(w *Worker, grace time.Duration) {
 	p.mu.Lock()
 	if w.state != WorkerExited {
@@ -162,6 +182,7 @@ func (p *Pool) stopWorker(w *Worker, grace time.Duration) {
 	}
 	p.mu.Unlock()
 	killed, err := w.proc.Stop(context.Background(), grace)
+	p.jailDone(w.PID)
 	w.target.Close()
 	switch {
 	case err != nil:
@@ -174,8 +195,11 @@ func (p *Pool) stopWorker(w *Worker, grace time.Duration) {
 	}
 }
 
-// logTail returns the last few hundred bytes of the pool's worker log (the
-// file now at its path), to say why a worker failed.
+// logTail returns the end of the pool's worker log (the file now at its
+// path), to say why a worker failed: its last three lines, at most 200
+// bytes, control characters replaced (tailOf, worklog.go), followed by the
+// log file's path, where the rest is. Worker output is hostile: the tail
+// goes into events (5093 ...) and error messages, so it stays short.
 func (p *Pool) logTail() string {
 	l, ok := p.log.(interface{ Path() string })
 	if !ok {
@@ -186,12 +210,16 @@ func (p *Pool) logTail() string {
 		return ""
 	}
 	defer r.Close()
-	const n = 400
+	const n = 4096
 	if fi, err := r.Stat(); err == nil && fi.Size() > n {
 		_, _ = r.Seek(fi.Size()-n, io.SeekStart)
 	}
-	b, _ := io.ReadAll(r)
-	return string(b)
+	b, _ := io.ReadAll(io.LimitReader(r, n))
+	tail := tailOf(b, tailLines, tailBytes)
+	if tail == "" {
+		return ""
+	}
+	return tail + " (worker log " + l.Path() + ")"
 }
 
 // Forward relays the request to the worker; see forward.Target.Forward.

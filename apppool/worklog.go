@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/poolctl/poolctl/internal/logfile"
 )
@@ -64,3 +67,37 @@ func (w *workerLog) Reopen() error { return w.file.Reopen() }
 
 // Close closes the log; later output is dropped.
 func (w *workerLog) Close() error { return w.file.Close() }
+
+// The size of a worker log tail quoted in a failure (logTail).
+const (
+	tailLines = 3
+	tailBytes = 200
+)
+
+// tailOf returns the last lines (at most n) of b, joined with " | ",
+// invalid UTF-8 and control characters (escape sequences, CR, bells ...)
+// replaced with '?', and cut to its last maxBytes bytes ("..." marking the
+// cut).
+func tailOf(b []byte, n, maxBytes int) string {
+	lines := strings.Split(strings.TrimRight(string(b), " \t\r\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		lines[i] = strings.Map(func(r rune) rune {
+			if r == utf8.RuneError || unicode.IsControl(r) {
+				return '?'
+			}
+			return r
+		}, strings.ToValidUTF8(strings.TrimRight(l, "\r"), "?"))
+	}
+	s := strings.Join(lines, " | ")
+	if len(s) <= maxBytes {
+		return s
+	}
+	s = s[len(s)-max(maxBytes-3, 0):]
+	for len(s) > 0 && !utf8.RuneStart(s[0]) {
+		s = s[1:]
+	}
+	return "..." + s
+}

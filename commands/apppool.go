@@ -18,7 +18,7 @@ func apppoolObject() *object {
 		summary: "An application pool: workers with their own identity, limits and recycling",
 		schema:  func() []propHelp { return schemaHelp(store.PoolSchema, "") },
 		actions: map[string]action{
-			"list": {listApppool, "poolctl list apppool [NAME] [/property:value ...] [/text:ATTR | /text:* | /json | /config[:*] [/encrypt]]",
+			"list": {listApppool, "poolctl list apppool [NAME] [/property:value ...] [/text:ATTR | /text:* | /json | /config[:*] [/encrypt]] [/showSecrets]",
 				"List pools, filtered by any property; /config prints the pool as a TOML template"},
 			"add": {addApppool, "poolctl add apppool /name:NAME [/copyFrom:POOL] [/property:value ...] | /in[:FILE] [/name:NAME]",
 				"Create a pool, optionally copying another's settings or from a template on stdin or in FILE"},
@@ -53,7 +53,7 @@ func apppoolView() *view {
 			return ""
 		}},
 	}
-	headers := map[string]string{"startMode": "START MODE", "processModel.identityType": "IDENTITY", "processModel.maxProcesses": "WORKERS"}
+	headers := map[string]string{"startMode": "START MODE", "processModel.identityType": "IDENTITY"}
 	for _, p := range schemaProps(store.PoolSchema, func(o any, f *store.Field) any {
 		v, _ := o.(*poolObj).cfg.Effective(o.(*poolObj).pool, f)
 		return v
@@ -62,6 +62,18 @@ func apppoolView() *view {
 		props = append(props, p)
 	}
 	props = append(props,
+		prop{key: "workers", header: "WORKERS", get: func(o any) any {
+			// Running workers, from the host; "-" when no host runs.
+			if rt := o.(*poolObj).rt; rt != nil {
+				return strconv.Itoa(len(rt.Workers))
+			}
+			return "-"
+		}, json: func(o any) any {
+			if rt := o.(*poolObj).rt; rt != nil {
+				return len(rt.Workers)
+			}
+			return nil
+		}},
 		prop{key: "applications", header: "APPLICATIONS", get: func(o any) any { return o.(*poolObj).apps }},
 	)
 	return newView("APPPOOL", props)
@@ -108,15 +120,28 @@ func poolRows(cfg *store.Config, v *view, rt map[string]hostapi.PoolStatus) []ro
 }
 
 func listApppool(e *env, a params.Args) error {
+	a, show, err := e.takeShowSecrets(a)
+	if err != nil {
+		return err
+	}
 	a, tmpl, err := takeTemplateOutput(a)
 	if err != nil {
 		return err
 	}
+	if tmpl.encrypt && !show {
+		// An encrypted template is how a pool moves with its secrets.
+		if err := e.maySeeSecrets("/encrypt"); err != nil {
+			return err
+		}
+		show = true
+	}
+	tmpl.showSecrets = show
 	v := apppoolView()
 	l, err := parseList(a, "apppool.name", v)
 	if err != nil {
 		return err
 	}
+	l.mode.showSecrets = show
 	id, hasID, filters := l.id, l.hasID, l.filters
 	cfg, err := e.load()
 	if err != nil {
@@ -161,7 +186,7 @@ func addApppool(e *env, a params.Args) error {
 	}
 	rest, _ = rest.Take("name")
 	rest, from := rest.Take("copyFrom")
-	if err := store.ValidatePoolName(name); err != nil {
+	if err := store.ValidateNewPoolName(name); err != nil {
 		return err
 	}
 	_, err = e.update(func(c *store.Config) error {
@@ -235,7 +260,7 @@ func setApppool(e *env, a params.Args) error {
 
 // renamePool renames p and moves every application that used the old name.
 func renamePool(c *store.Config, p *store.AppPool, newName string) error {
-	if err := store.ValidatePoolName(newName); err != nil {
+	if err := store.ValidateNewPoolName(newName); err != nil {
 		return err
 	}
 	if other := c.Pool(newName); other != nil && other != p {

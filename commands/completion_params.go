@@ -49,9 +49,9 @@ var objectSchemas = map[string]*store.Schema{
 // its schema's properties and, for list, its view's filters: as the
 // handlers read them.
 var extraParams = map[string][]string{
-	"list apppool":   {"text:", "json", "config", "config:", "encrypt", "passphraseFile:", "passphraseEnv:"},
+	"list apppool":   {"text:", "json", "config", "config:", "encrypt", "passphraseFile:", "passphraseEnv:", "showSecrets"},
 	"list event":     {"since:", "text:", "json"},
-	"list config":    {"section:", "text:", "json"},
+	"list config":    {"section:", "text:", "json", "showSecrets"},
 	"add apppool":    {"name:", "copyFrom:", "in", "in:", "passphraseFile:", "passphraseEnv:"},
 	"add site":       {"name:", "physicalPath:", "applicationPool:"},
 	"add app":        {"site.name:"},

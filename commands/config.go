@@ -46,7 +46,7 @@ func configObject() *object {
 			return out
 		},
 		actions: map[string]action{
-			"list": {listConfig, "poolctl list config /section:applicationPools|configHistory|host [/text:ATTR | /text:* | /json]",
+			"list": {listConfig, "poolctl list config /section:applicationPools|configHistory|host [/text:ATTR | /text:* | /json] [/showSecrets]",
 				"Show a section's effective values and where each comes from"},
 			"set": {setConfig, "poolctl set config /section:applicationPools /applicationPoolDefaults.PROPERTY:VALUE ... | /section:configHistory /maxHistories:N | /section:host /isolationMode:Legacy",
 				"Change defaults every pool inherits, history settings, or host settings"},
@@ -77,10 +77,15 @@ func listConfig(e *env, a params.Args) error {
 	if err != nil {
 		return err
 	}
+	rest, show, err := e.takeShowSecrets(rest)
+	if err != nil {
+		return err
+	}
 	rest, mode, err := takeOutput(rest)
 	if err != nil {
 		return err
 	}
+	mode.showSecrets = show
 	if err := noParams(rest, "list", "config"); err != nil {
 		return err
 	}
@@ -112,7 +117,7 @@ func listConfig(e *env, a params.Args) error {
 		if set {
 			src = "set"
 		}
-		cells = append(cells, []string{props[i].key, treeText(rows[0], &props[i]), src})
+		cells = append(cells, []string{props[i].key, treeText(rows[0], &props[i], show), src})
 	}
 	return writeTable(e.stdout, []string{"PROPERTY", "VALUE", "SOURCE"}, cells)
 }

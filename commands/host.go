@@ -60,6 +60,10 @@ func hostCommand() *cli.Command {
 				return usagef("--sample-interval %s: expected a duration from 10ms to 1h", iv)
 			}
 			logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+			// Packages without a logger of their own report into the
+			// host's log: a log file that cannot be written says so once
+			// (internal/logfile).
+			slog.SetDefault(logger)
 			self, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("find the poolctl binary for the built-in worker: %w", err)

@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -175,7 +174,5 @@ func (e *env) notifyHost(ctx context.Context) {
 	if _, err := os.Stat(e.host.Socket); err != nil {
 		return
 	}
-	if err := e.host.Reconcile(ctx); err != nil && !errors.Is(err, hostapi.ErrHostDown) {
-		fmt.Fprintf(e.stderr, "warning: the store was saved, but poolctl host did not take it: %v\n", err)
-	}
+	reportReconcile(ctx, e) // runtime.go
 }

@@ -18,9 +18,10 @@ import (
 
 // outputMode is how list prints what it found.
 type outputMode struct {
-	text    string // attribute for /text:ATTR, "*" for /text:*
-	hasText bool
-	json    bool
+	text        string // attribute for /text:ATTR, "*" for /text:*
+	hasText     bool
+	json        bool
+	showSecrets bool // print secret values (secrets.go) instead of the mask
 }
 
 // takeOutput removes the output switches /text[:ATTR] and /json from args.
@@ -59,9 +60,9 @@ func sortRows(rows []row) {
 func render(w io.Writer, v *view, rows []row, m outputMode) error {
 	switch {
 	case m.json:
-		return renderJSON(w, rows)
+		return renderJSON(w, rows, m)
 	case m.hasText && m.text == "*":
-		return renderTree(w, rows)
+		return renderTree(w, rows, m)
 	case m.hasText:
 		p, ok := v.lookup(m.text)
 		if !ok {
@@ -69,18 +70,18 @@ func render(w io.Writer, v *view, rows []row, m outputMode) error {
 		}
 		var b bytes.Buffer
 		for _, r := range rows {
-			b.WriteString(r.text(p))
+			b.WriteString(r.shownText(p, m.showSecrets))
 			b.WriteByte('\n')
 		}
 		_, err := w.Write(b.Bytes())
 		return err
 	}
-	return renderTable(w, v, rows)
+	return renderTable(w, v, rows, m)
 }
 
 // renderTable prints the human table: one row per object, the view's
 // columns, no borders, no trailing spaces.
-func renderTable(w io.Writer, v *view, rows []row) error {
+func renderTable(w io.Writer, v *view, rows []row, m outputMode) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -95,7 +96,7 @@ func renderTable(w io.Writer, v *view, rows []row) error {
 	cells := make([][]string, len(rows))
 	for i, r := range rows {
 		for _, p := range cols {
-			cells[i] = append(cells[i], r.text(p))
+			cells[i] = append(cells[i], r.shownText(p, m.showSecrets))
 		}
 	}
 	return writeTable(w, header, cells)
@@ -148,13 +149,13 @@ func toAny(ss []string) []any {
 //	APPPOOL "DefaultAppPool"
 //	  name: DefaultAppPool
 //	  processModel.idleTimeout: 00:20:00
-func renderTree(w io.Writer, rows []row) error {
+func renderTree(w io.Writer, rows []row, m outputMode) error {
 	var b bytes.Buffer
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%s %q\n", r.v.kind, r.id)
 		for i := range r.v.props {
 			p := &r.v.props[i]
-			fmt.Fprintf(&b, "  %s: %s\n", p.key, treeText(r, p))
+			fmt.Fprintf(&b, "  %s: %s\n", p.key, treeText(r, p, m.showSecrets))
 		}
 	}
 	_, err := w.Write(b.Bytes())
@@ -162,12 +163,12 @@ func renderTree(w io.Writer, rows []row) error {
 }
 
 // treeText renders collections in the selector syntax that /+ accepts.
-func treeText(r row, p *prop) string {
+func treeText(r row, p *prop, show bool) string {
 	if p.field == nil || !p.field.Kind.IsCollection() {
-		return r.text(p)
+		return r.shownText(p, show)
 	}
 	var parts []string
-	for _, e := range p.field.Elements(p.get(r.obj)) {
+	for _, e := range p.field.Elements(r.shown(p, show)) {
 		parts = append(parts, selector(e, collectionAttrs(p.field)))
 	}
 	return strings.Join(parts, " ")
@@ -195,13 +196,17 @@ func selector(e map[string]string, order []string) string {
 
 // renderJSON prints an array with one object per row; dotted property names
 // become nested objects ("processModel": {"idleTimeout": "00:20:00"}).
-func renderJSON(w io.Writer, rows []row) error {
+func renderJSON(w io.Writer, rows []row, m outputMode) error {
 	out := make([]map[string]any, 0, len(rows))
 	for _, r := range rows {
 		obj := map[string]any{}
 		for i := range r.v.props {
 			p := &r.v.props[i]
-			setNested(obj, p.key, jsonValue(p, p.get(r.obj)))
+			if p.json != nil {
+				setNested(obj, p.key, p.json(r.obj))
+				continue
+			}
+			setNested(obj, p.key, jsonValue(p, r.shown(p, m.showSecrets)))
 		}
 		out = append(out, obj)
 	}

@@ -56,7 +56,7 @@ func (t *target) applyOne(p params.Param) error {
 		if err != nil {
 			return fail(err)
 		}
-		f.Set(t.root, v)
+		t.set(f, v)
 		return nil
 	}
 	if !f.Kind.IsCollection() {
@@ -86,8 +86,20 @@ func (t *target) applyOne(p params.Param) error {
 	if err != nil {
 		return fail(err)
 	}
-	f.Set(t.root, next)
+	t.set(f, next)
 	return nil
+}
+
+// set sets f to v; an empty list of environment variables where the
+// inherited one is empty too is no setting at all, so the store keeps no
+// "environmentVariables = []".
+func (t *target) set(f *store.Field, v any) {
+	if f.Kind == store.KindEnvVars && len(f.Elements(v)) == 0 &&
+		(t.inherited == nil || len(f.Elements(t.inherited(f))) == 0) {
+		f.Clear(t.root)
+		return
+	}
+	f.Set(t.root, v)
 }
 
 // parseWhole parses the value of /prop:value. Collections accept a whole

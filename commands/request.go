@@ -36,6 +36,11 @@ func requestView() *view {
 				return "queued"
 			}
 			return strconv.Itoa(r(o).WorkerPID)
+		}, json: func(o any) any {
+			if r(o).WorkerPID == 0 {
+				return nil // queued: no worker yet
+			}
+			return r(o).WorkerPID
 		}},
 		{key: "elapsed", aliases: []string{"time"}, header: "ELAPSED MS", field: elapsedField, get: func(o any) any { return uint64(max(r(o).ElapsedMS, 0)) }},
 	})

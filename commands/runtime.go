@@ -17,6 +17,11 @@ import (
 // deadline: listings show runtime state when the host is up and the
 // store's desired state when it is not. up is false when no host answers.
 func hostCall[T any](e *env, f func(context.Context) (T, error)) (out T, up bool, err error) {
+	// A socket directory someone else planted is refused before the
+	// socket is looked at: its owner may hide the socket from us.
+	if err := hostapi.CheckSocketPath(e.host.Socket); err != nil {
+		return out, false, err
+	}
 	if _, serr := os.Stat(e.host.Socket); serr != nil {
 		return out, false, nil
 	}
@@ -27,6 +32,29 @@ func hostCall[T any](e *env, f func(context.Context) (T, error)) (out T, up bool
 		return out, false, nil
 	}
 	return out, err == nil, err
+}
+
+// reportReconcile asks a running host to reconcile with the store. A host
+// that is down needs no telling; a host that refused (the store did not
+// load for it, permission) is a warning that the change waits; what the
+// host could not apply while it applied the rest (a binding that cannot
+// listen, a missing certificate) is a warning naming it, once: the host
+// does not repeat a failure it reported already. None of these changes
+// the exit code: the store was saved.
+func reportReconcile(ctx context.Context, e *env) {
+	res, err := e.host.ReconcileReport(ctx)
+	switch {
+	case errors.Is(err, hostapi.ErrHostDown):
+	case err != nil:
+		fmt.Fprintf(e.stderr, "warning: the store was saved, but poolctl host did not take it: %v\n", err)
+	case len(res.Warnings) == 1:
+		fmt.Fprintf(e.stderr, "warning: poolctl host: %s; the rest of the configuration is applied\n", res.Warnings[0])
+	case len(res.Warnings) > 1:
+		for _, w := range res.Warnings {
+			fmt.Fprintf(e.stderr, "warning: poolctl host: %s\n", w)
+		}
+		fmt.Fprintln(e.stderr, "warning: the rest of the configuration is applied")
+	}
 }
 
 // poolRuntime returns the host's view of every pool by lower-case name, or

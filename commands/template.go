@@ -19,6 +19,8 @@ type templateOutput struct {
 	effective bool // /config:* writes every effective value, not only the pool's own
 	encrypt   bool
 	pass      secret.Source
+	// showSecrets writes secret values; else they are masked (secrets.go)
+	showSecrets bool
 }
 
 // takePassphrase removes /passphraseFile and /passphraseEnv from a. A
@@ -85,6 +87,10 @@ func (e *env) writeTemplate(cfg *store.Config, rows []row, t templateOutput) err
 		if t.effective {
 			pools[i].PoolSettings = cfg.Resolved(p)
 		}
+		if env := pools[i].EnvironmentVariables; env != nil && !t.showSecrets {
+			masked := maskEnv(*env)
+			pools[i].EnvironmentVariables = &masked
+		}
 	}
 	data, err := store.MarshalPools(pools)
 	if err != nil {
@@ -135,6 +141,9 @@ func addFromTemplate(e *env, a params.Args, in params.Param) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseMaskedSecrets(pools); err != nil {
+		return err
+	}
 	if len(rename) > 0 {
 		if len(pools) != 1 {
 			return usagef("/name renames a template of one pool; this one has %d", len(pools))
@@ -143,7 +152,7 @@ func addFromTemplate(e *env, a params.Args, in params.Param) error {
 	}
 	_, err = e.update(func(c *store.Config) error {
 		for _, p := range pools {
-			if err := store.ValidatePoolName(p.Name); err != nil {
+			if err := store.ValidateNewPoolName(p.Name); err != nil {
 				return err
 			}
 			if old := c.Pool(p.Name); old != nil {

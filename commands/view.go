@@ -18,6 +18,7 @@ type prop struct {
 	get     func(any) any // the typed value for one object
 	field   *store.Field  // schema row, for parsing filter values; nil for plain strings
 	header  string        // table column header; "" keeps it out of the table
+	json    func(any) any // the value /json writes, when not get's (a number where the text has a word)
 }
 
 // view describes the properties of one kind of object.

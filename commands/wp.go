@@ -24,18 +24,24 @@ func wpObject() *object {
 func wpView() *view {
 	w := func(o any) hostapi.WorkerStatus { return o.(hostapi.WorkerStatus) }
 	return newView("WP", []prop{
-		{key: "wp.name", aliases: []string{"pid", "name"}, header: "PID", get: func(o any) any { return strconv.Itoa(w(o).PID) }},
+		{key: "wp.name", aliases: []string{"pid", "name"}, header: "PID", field: numberField("wp.name", "the worker's process id"), get: func(o any) any { return uint64(max(w(o).PID, 0)) }},
 		{key: "apppool.name", aliases: []string{"applicationPool", "pool"}, header: "APPPOOL", get: func(o any) any { return w(o).Pool }},
 		{key: "state", header: "STATE", get: func(o any) any { return w(o).State }},
-		{key: "id", header: "WORKER", get: func(o any) any { return strconv.Itoa(w(o).ID) }},
+		{key: "id", header: "WORKER", field: numberField("id", "the worker's number in its pool (POOLCTL_WORKER_ID)"), get: func(o any) any { return uint64(max(w(o).ID, 0)) }},
 		{key: "identity", get: func(o any) any { return w(o).Identity }},
 		{key: "started", header: "STARTED", get: func(o any) any { return w(o).Started.Format("2006-01-02T15:04:05Z") }},
-		{key: "requests", header: "REQUESTS", get: func(o any) any { return strconv.FormatUint(w(o).Requests, 10) }},
-		{key: "inFlight", header: "IN FLIGHT", get: func(o any) any { return strconv.Itoa(w(o).InFlight) }},
-		{key: "privateMemory", header: "PRIVATE KB", get: func(o any) any { return strconv.FormatUint(w(o).PrivateKB, 10) }},
-		{key: "virtualMemory", get: func(o any) any { return strconv.FormatUint(w(o).VirtualKB, 10) }},
+		{key: "requests", header: "REQUESTS", field: numberField("requests", "requests served"), get: func(o any) any { return w(o).Requests }},
+		{key: "inFlight", header: "IN FLIGHT", field: numberField("inFlight", "requests in flight"), get: func(o any) any { return uint64(max(w(o).InFlight, 0)) }},
+		{key: "privateMemory", header: "PRIVATE KB", field: numberField("privateMemory", "private memory in KB"), get: func(o any) any { return w(o).PrivateKB }},
+		{key: "virtualMemory", field: numberField("virtualMemory", "virtual memory in KB"), get: func(o any) any { return w(o).VirtualKB }},
 		{key: "address", get: func(o any) any { return w(o).Addr }},
 	})
+}
+
+// numberField makes a runtime property a number: /json writes it as one,
+// and filters compare it by value (/requests:$>100).
+func numberField(path, help string) *store.Field {
+	return &store.Field{Path: path, Kind: store.KindUint, Help: help}
 }
 
 func listWP(e *env, a params.Args) error {

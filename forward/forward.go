@@ -79,6 +79,12 @@ var (
 	// ErrClientGone means the client went away (its request context ended)
 	// while the request was in flight.
 	ErrClientGone = errors.New("forward: client went away")
+	// ErrRequestBody means the client's request body could not be read
+	// (malformed chunked framing, a body cut short, a read deadline): the
+	// client's fault, not the backend's. The backend connection is closed
+	// as soon as it happens, and the caller should answer 400 (if nothing
+	// was sent) and close the client connection.
+	ErrRequestBody = errors.New("forward: the request body could not be read")
 )
 
 // Defaults for zero [Options] fields.

@@ -5,6 +5,12 @@ import (
 	"strings"
 )
 
+// PrivatePrefix starts the canonical names of headers that poolctl's front
+// sets for its workers (X-Poolctl-Site). A client's Connection header never
+// removes them as hop-by-hop: the front removes the client's own copies and
+// sets its values, and those must reach the worker.
+const PrivatePrefix = "X-Poolctl-"
+
 // isTokenChar reports the tchar set of RFC 9110 §5.6.2.
 var isTokenChar = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {

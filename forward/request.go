@@ -81,7 +81,7 @@ func (c *conn) writeHead(r *http.Request, mode bodyMode, upgrade bool) error {
 		if hopByHop(k) || !validToken(k) {
 			continue
 		}
-		if len(connTokens) > 0 && hasToken(connTokens, k) {
+		if len(connTokens) > 0 && !strings.HasPrefix(k, PrivatePrefix) && hasToken(connTokens, k) {
 			continue
 		}
 		for _, v := range vv {
@@ -236,6 +236,9 @@ type clientError struct{ err error }
 func (e *clientError) Error() string { return "reading request body: " + e.err.Error() }
 func (e *clientError) Unwrap() error { return e.err }
 
+// Is makes errors.Is(err, ErrRequestBody) true for a clientError.
+func (e *clientError) Is(target error) bool { return target == ErrRequestBody }
+
 // writeInlineBody copies a body of known length n from body into c.bw,
 // reading straight into the writer's free space.
 func (c *conn) writeInlineBody(body io.Reader, n int64) error {
@@ -270,6 +273,7 @@ func (c *conn) writeInlineBody(body io.Reader, n int64) error {
 type bodyCopy struct {
 	done    chan error  // receives the copy's result once
 	reading atomic.Bool // the goroutine may be blocked reading the client
+	stopped bool        // finish cut the client read short (not the client's fault)
 }
 
 // startBodyCopy starts copying r.Body to the backend (chunked when the
@@ -277,7 +281,17 @@ type bodyCopy struct {
 func (c *conn) startBodyCopy(r *http.Request) *bodyCopy {
 	bc := &bodyCopy{done: make(chan error, 1)}
 	bc.reading.Store(true)
-	go func() { bc.done <- c.copyBody(r, bc) }()
+	go func() {
+		err := c.copyBody(r, bc)
+		if isClientError(err) {
+			// The backend will never see the end of this body, so the
+			// answer it would give cannot come: end the backend side at
+			// once (a blocked read of the response head returns), rather
+			// than leave both sides waiting on each other.
+			c.close()
+		}
+		bc.done <- err
+	}()
 	return bc
 }
 
@@ -345,6 +359,13 @@ func (c *conn) copyBody(r *http.Request, bc *bodyCopy) error {
 	return bw.Flush()
 }
 
+// clientFault reports whether err, the copy's result, is the client's
+// fault: reading its body failed, and not because finish cut it short.
+// A nil bc (no copy) never is.
+func (bc *bodyCopy) clientFault(err error) bool {
+	return bc != nil && isClientError(err) && !bc.stopped
+}
+
 // finish waits for the body copy to end, first unblocking it if it is
 // still running (the response is complete, or failed, before the whole
 // body went out): a write deadline for the backend side and, if it may be
@@ -364,6 +385,7 @@ func (bc *bodyCopy) finish(c *conn, w http.ResponseWriter) error {
 	}
 	err := <-bc.done
 	if unblocked {
+		bc.stopped = true
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	if err == nil {

@@ -66,7 +66,11 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 		got, err := c.readHead()
 		if err != nil {
 			if bc != nil {
-				_ = bc.finish(c, w)
+				if berr := bc.finish(c, w); bc.clientFault(berr) {
+					// The body copy failed on the client side and closed
+					// the backend connection: that is why the read ended.
+					return false, &Error{Stage: StageWrite, Err: gone(ctx, berr)}
+				}
 			}
 			if mayRetry && !got && ctx.Err() == nil && !isTimeout(err) {
 				return true, nil
@@ -99,6 +103,7 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 	}
 
 	var berr error // result of the request body copy
+	copied := bc   // bc is cleared once finished
 	if bc != nil && !fullDuplex {
 		// The ResponseWriter cannot write while the body is read:
 		// finish (or abandon) the body first.
@@ -108,6 +113,9 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 	sent, err := c.relay(w, r)
 	if bc != nil {
 		berr = bc.finish(c, w)
+	}
+	if err != nil && !sent && copied.clientFault(berr) {
+		return false, &Error{Stage: StageWrite, Err: gone(ctx, berr)}
 	}
 	if err != nil {
 		stage := StageBody

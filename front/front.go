@@ -43,19 +43,23 @@ type Front struct {
 
 	logs     siteLogs      // access logs by site (accesslogs.go)
 	unrouted atomic.Uint64 // requests no site or application matched
+
+	conns     connTable // open client connections and refusals (limits.go)
+	refPrefix string    // prefix of error page references (errors.go)
 }
 
 type listener struct {
-	key    listenKey
-	srv    *http.Server
-	ln     net.Listener
-	certs  []certPair
-	closed chan struct{}
+	key     listenKey
+	srv     *http.Server
+	ln      net.Listener
+	certs   []certPair
+	closed  chan struct{}
+	serving net.Listener // what srv serves: ln with the limits, and TLS
 }
 
 // New returns a front that serves no site yet.
 func New(pools Pools, logger *slog.Logger) *Front {
-	f := &Front{pools: pools, logger: logger, listeners: map[listenKey]*listener{},
+	f := &Front{pools: pools, logger: logger, listeners: map[listenKey]*listener{}, refPrefix: newRefPrefix(),
 		Listen: func(network, addr string) (net.Listener, error) { return net.Listen(network, addr) }}
 	f.routes.Store(&table{ports: map[listenKey]*portRoutes{}})
 	return f
@@ -72,6 +76,7 @@ func (f *Front) Apply(ctx context.Context, cfg *store.Config) error {
 	stale, lerr := f.applyLogs(cfg, t)
 	defer f.closeLogs(stale) // once the new routes are in place
 	errs := []error{lerr}
+	var opened []*listener
 	for key, pr := range t.ports {
 		l := f.listeners[key]
 		if l != nil && key.tls && !sameCerts(l.certs, pr.certs) {
@@ -88,8 +93,14 @@ func (f *Front) Apply(ctx context.Context, cfg *store.Config) error {
 			continue
 		}
 		f.listeners[key] = l
+		opened = append(opened, l)
 	}
 	f.routes.Store(t)
+	// New listeners serve only now, so that their first requests are
+	// routed by the table that opened them.
+	for _, l := range opened {
+		f.serveListener(l)
+	}
 	for key, l := range f.listeners {
 		if _, ok := t.ports[key]; !ok {
 			f.closeListener(ctx, l)
@@ -116,11 +127,16 @@ func (f *Front) open(key listenKey, pr *portRoutes) (*listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", key.addr, err)
 	}
 	l := &listener{key: key, ln: ln, closed: make(chan struct{})}
+	// The host's connection limits apply at accept; the idle (keep-alive
+	// and request head) timeout is the sites' limits.connectionTimeout,
+	// run by connState; request heads also have a fixed 10 s.
+	ln = &limitListener{Listener: ln, f: f}
 	l.srv = &http.Server{
 		Handler:           f.handler(key),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    1 << 20,
+		ConnState:         f.connState(key),
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(f.logger.Handler(), slog.LevelDebug),
 	}
 	if key.tls {
@@ -134,14 +150,20 @@ func (f *Front) open(key listenKey, pr *portRoutes) (*listener, error) {
 			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.pick(hello.ServerName), nil }}
 		ln = tls.NewListener(ln, l.srv.TLSConfig)
 	}
+	l.serving = ln
+	return l, nil
+}
+
+// serveListener starts serving a listener that open made.
+func (f *Front) serveListener(l *listener) {
+	ln := l.serving
 	go func() {
 		defer close(l.closed)
 		if err := l.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			f.logger.Error("listener stopped", "addr", key.addr, "err", err)
+			f.logger.Error("listener stopped", "addr", l.key.addr, "err", err)
 		}
 	}()
-	f.logger.Info("listening", "addr", ln.Addr().String(), "tls", key.tls)
-	return l, nil
+	f.logger.Info("listening", "addr", ln.Addr().String(), "tls", l.key.tls)
 }
 
 // closeListener stops accepting on l and lets its requests finish in the
@@ -203,6 +225,7 @@ func (f *Front) Shutdown(ctx context.Context) error {
 func (f *Front) handler(key listenKey) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		x := f.newExchange(rw, r, key)
+		defer settleBody(x, r)
 		defer func() {
 			if v := recover(); v != nil {
 				x.aborted = true
@@ -212,8 +235,11 @@ func (f *Front) handler(key listenKey) http.Handler {
 			f.finish(x)
 		}()
 		w := http.ResponseWriter(x)
+		// Headers the front sets for its workers are never the client's.
+		stripPrivate(r.Header)
 		pr := x.table.ports[key]
 		if pr == nil {
+			x.unrouted = true
 			unavailable(w, http.StatusNotFound, "NotFound", "no site is bound to this address")
 			return
 		}
@@ -221,12 +247,22 @@ func (f *Front) handler(key listenKey) http.Handler {
 		x.site = site
 		switch {
 		case site == nil:
+			x.unrouted = true
 			unavailable(w, http.StatusNotFound, "NotFound", "no site is bound to this address and host name")
 			return
 		case app == nil:
+			x.unrouted = true
 			unavailable(w, http.StatusNotFound, "NotFound", fmt.Sprintf("site %q has no application for this path", site.name))
 			return
 		}
+		if tc, _ := r.Context().Value(connKey{}).(*trackedConn); tc != nil && !f.conns.enterSite(tc, site.key, site.limits.maxConns) {
+			f.conns.refuse(RefusedSiteConnections)
+			w.Header().Set("Connection", "close")
+			w.Header().Set("Retry-After", "1")
+			unavailable(w, http.StatusServiceUnavailable, "ConnLimit", fmt.Sprintf("site %q has limits.maxConnections=%d connections open", site.name, site.limits.maxConns))
+			return
+		}
+		f.limitBody(w, r, site.limits)
 		if app.low != nil { // Legacy mode: a Low application runs in the host
 			f.serveLow(w, r, site.name, app.low)
 			return
@@ -246,10 +282,11 @@ func (f *Front) handler(key listenKey) http.Handler {
 
 func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool *apppool.Pool) {
 	start := time.Now()
+	id := f.reqID.Add(1)
 	if x, ok := w.(*exchange); ok {
-		start = x.start
+		start, id = x.start, x.id
 	}
-	req := &apppool.Request{ID: f.reqID.Add(1), Method: r.Method, URL: r.URL.RequestURI(), Client: r.RemoteAddr, Site: site, Start: start}
+	req := &apppool.Request{ID: id, Method: r.Method, URL: r.URL.RequestURI(), Client: r.RemoteAddr, Site: site, Start: start}
 	// Tell the worker which site this is (the built-in worker needs it when
 	// several sites share an application path); never trust the client's.
 	r.Header.Set(worker.SiteHeader, site)
@@ -284,7 +321,23 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 			// The response had started: all that is left is to cut it off.
 			panic(http.ErrAbortHandler)
 		}
+		if errors.Is(ferr, forward.ErrRequestBody) {
+			// The client's body broke off (or came too slowly): the
+			// forwarder has closed the worker's side; close the client's.
+			w.Header().Set("Connection", "close")
+			if isTimeout(ferr) {
+				unavailable(w, http.StatusRequestTimeout, "RequestTimeout", "reading the request body: "+ferr.Error())
+			} else {
+				unavailable(w, http.StatusBadRequest, "BadRequestBody", "reading the request body: "+ferr.Error())
+			}
+			return
+		}
 		f.logger.Warn("worker failed to answer", "pool", pool.Name(), "pid", wk.PID, "err", ferr)
+		if r.Body != nil && r.Body != http.NoBody {
+			// The rest of the body would only be read to be thrown
+			// away: end the client's side too.
+			w.Header().Set("Connection", "close")
+		}
 		unavailable(w, http.StatusBadGateway, "WorkerFailed", "the application's worker process failed while handling the request")
 		return
 	}
@@ -316,7 +369,7 @@ func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Poo
 	}
 	if pool.TCPLevel() && r.ProtoMajor == 1 {
 		if c, _, herr := http.NewResponseController(w).Hijack(); herr == nil {
-			if tc, ok := c.(*net.TCPConn); ok {
+			if tc, ok := c.(interface{ SetLinger(int) error }); ok {
 				_ = tc.SetLinger(0) // close with RST
 			}
 			c.Close()
@@ -325,20 +378,6 @@ func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Poo
 	}
 	w.Header().Set("Retry-After", "1")
 	unavailable(w, http.StatusServiceUnavailable, reason, err.Error())
-}
-
-// unavailable writes a short plain-text error with the reason in a header,
-// as HTTP.sys names it in httperr.log.
-func unavailable(w http.ResponseWriter, status int, reason, msg string) {
-	if x, ok := w.(*exchange); ok {
-		x.reason = reason // for the access log
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Poolctl-Reason", reason)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "%d %s: %s\n", status, http.StatusText(status), msg)
 }
 
 // SiteStatus reports each configured site's state and listening addresses.

@@ -17,6 +17,8 @@ import (
 // counters and the site's access log can be updated.
 type exchange struct {
 	http.ResponseWriter
+	f        *Front
+	id       uint64 // the request's id, also its error page reference
 	r        *http.Request
 	start    time.Time
 	local    netip.AddrPort // the connection's local address
@@ -27,6 +29,7 @@ type exchange struct {
 	site     *siteRoute
 	pool     *apppool.Pool
 	reason   string // the refusal reason, when the front turned it away
+	unrouted bool   // no site, or no application of the site, matched
 
 	// What the request was routed by, so that it can be routed again
 	// once if its pool stops because the routes moved (legacy.go).
@@ -37,7 +40,7 @@ type exchange struct {
 
 // newExchange starts following a request that arrived on the listener key.
 func (f *Front) newExchange(w http.ResponseWriter, r *http.Request, key listenKey) *exchange {
-	x := &exchange{ResponseWriter: w, r: r, start: time.Now(), key: key, table: f.routes.Load()}
+	x := &exchange{ResponseWriter: w, f: f, id: f.reqID.Add(1), r: r, start: time.Now(), key: key, table: f.routes.Load()}
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
 			x.local = ap
@@ -90,10 +93,10 @@ func (f *Front) finish(x *exchange) {
 	if x.pool != nil && status != 0 {
 		x.pool.Stats().ObserveRequest(status, took)
 	}
+	if x.unrouted {
+		f.unrouted.Add(1)
+	}
 	if x.site == nil {
-		if status == http.StatusNotFound {
-			f.unrouted.Add(1)
-		}
 		return
 	}
 	log := x.site.log

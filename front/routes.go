@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/poolctl/poolctl/accesslog"
 	"github.com/poolctl/poolctl/store"
@@ -19,6 +20,7 @@ import (
 // table is an immutable routing snapshot; the front swaps it atomically.
 type table struct {
 	ports map[listenKey]*portRoutes
+	host  hostLimits // the host section's limits and error mode
 }
 
 // listenKey identifies a listener: the address it binds (":8080" for any
@@ -30,8 +32,9 @@ type listenKey struct {
 
 // portRoutes are the bindings served by one listener.
 type portRoutes struct {
-	bindings []bindingRoute // exact hosts first, then any-host bindings
-	certs    []certPair     // https: certificate per host name
+	bindings    []bindingRoute // exact hosts first, then any-host bindings
+	certs       []certPair     // https: certificate per host name
+	idleTimeout time.Duration  // the longest limits.connectionTimeout of its sites
 }
 
 type certPair struct {
@@ -47,9 +50,11 @@ type bindingRoute struct {
 }
 
 type siteRoute struct {
-	name string
-	apps []appRoute     // longest path first
-	log  *accesslog.Log // the site's access log; nil for none
+	name   string
+	key    string         // lower-case name, for the connection table
+	apps   []appRoute     // longest path first
+	log    *accesslog.Log // the site's access log; nil for none
+	limits siteLimits
 }
 
 type appRoute struct {
@@ -62,7 +67,7 @@ type appRoute struct {
 // port share a listener: on a port where any binding takes any address the
 // listener takes any address too, and routing checks the local address.
 func buildTable(cfg *store.Config, logger *slog.Logger) *table {
-	t := &table{ports: map[listenKey]*portRoutes{}}
+	t := &table{ports: map[listenKey]*portRoutes{}, host: readHostLimits(cfg)}
 	type bound struct {
 		ep   store.Endpoint
 		b    store.Binding
@@ -75,7 +80,7 @@ func buildTable(cfg *store.Config, logger *slog.Logger) *table {
 		if s.ServerAutoStart != nil && !*s.ServerAutoStart {
 			continue
 		}
-		sr := &siteRoute{name: s.Name}
+		sr := &siteRoute{name: s.Name, key: siteKey(s.Name), limits: readSiteLimits(s)}
 		for _, a := range s.Applications {
 			if cfg.LegacyIsolation() {
 				sr.apps = append(sr.apps, legacyRoute(s.Name, a, logger))
@@ -110,6 +115,7 @@ func buildTable(cfg *store.Config, logger *slog.Logger) *table {
 			t.ports[key] = pr
 		}
 		pr.bindings = append(pr.bindings, br)
+		pr.idleTimeout = max(pr.idleTimeout, x.site.limits.timeout)
 		if key.tls {
 			pr.certs = append(pr.certs, certPair{host: x.ep.Host, certFile: x.b.CertificateFile, keyFile: x.b.KeyFile})
 		}

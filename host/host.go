@@ -89,6 +89,7 @@ type Host struct {
 	metrics metricsState // the Prometheus endpoint (metrics.go)
 	signals signals      // SIGHUP and SIGUSR1 (watch.go)
 
+	failures  failures         // what the last apply could not do (failures.go)
 	sd        *systemd         // sd_notify and the watchdog (systemd.go)
 	inherited *front.Inherited // sockets systemd passed for the front, or nil
 }
@@ -143,6 +144,9 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 		rec.Close()
 		return nil, err
 	}
+	// Kill what a host that is gone (SIGKILL) left in its cgroups, before
+	// any pool starts (apppool/jail.go).
+	apppool.SweepLeftovers(logger)
 	h := &Host{opts: opts, store: st, events: rec, logger: logger, ctl: ln, opGID: gid, opName: opName, sd: newSystemd(logger)}
 	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval, WorkerLog: opts.WorkerLog}, rec, logger)
 	h.front = front.New(h.manager, logger)
@@ -188,6 +192,7 @@ func (h *Host) apply(ctx context.Context, cfg *store.Config) error {
 	h.cfgMu.Lock()
 	h.cfg = cfg
 	h.cfgMu.Unlock()
+	h.failures.set(perr, ferr)
 	if err := errors.Join(perr, ferr); err != nil {
 		h.logger.Error("reconcile", "err", err)
 		return err
@@ -196,14 +201,18 @@ func (h *Host) apply(ctx context.Context, cfg *store.Config) error {
 }
 
 // Reconcile reloads the store and applies it. A store that fails to load
-// leaves the running configuration untouched and is reported.
+// leaves the running configuration untouched and is the only error: what
+// the apply could not do (a binding, a pool) is logged and kept in
+// h.failures while the rest applies, so a caller does not take a partial
+// apply for a refused one.
 func (h *Host) Reconcile(ctx context.Context) error {
 	cfg, err := h.store.Load(ctx)
 	if err != nil {
 		h.logger.Error("store did not load; the running configuration stays", "err", err)
 		return fmt.Errorf("the store did not load, the host keeps its running configuration: %w", err)
 	}
-	return h.apply(ctx, cfg)
+	_ = h.apply(ctx, cfg)
+	return nil
 }
 
 func (h *Host) config() *store.Config {
@@ -279,21 +288,49 @@ func (h *Host) serve(ctx context.Context) error {
 	return nil
 }
 
-// shutdown stops the front (requests in flight finish) and every pool.
+// shutdownMargin is what the shutdown deadline adds to the longest
+// shutdownTimeLimit: time for the front to finish the responses of the
+// requests the pools' workers completed or lost, and to close the logs.
+const shutdownMargin = 5 * time.Second
+
+// shutdown stops the front and every pool under one deadline, counted
+// from its start: the longest shutdownTimeLimit of any pool plus
+// shutdownMargin (95 s with the defaults, inside the unit's 120 s
+// TimeoutStopSec). The front stops accepting and drains while the pools
+// drain and stop their workers, at the same time: a worker still busy at
+// its pool's shutdownTimeLimit is killed, which ends the request the
+// front was waiting for, so the two limits never add up. Whatever is still
+// running at the deadline is left behind: the host exits, and its workers
+// die with it (parent-death signal; systemd's KillMode=mixed SIGKILLs what
+// is left).
 func (h *Host) shutdown() {
 	grace := 90 * time.Second
 	if cfg := h.config(); cfg != nil {
 		grace = maxShutdown(cfg)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), grace+5*time.Second)
+	deadline := grace + shutdownMargin
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	if err := h.front.Shutdown(ctx); err != nil {
-		h.logger.Warn("front shutdown", "err", err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := h.front.Shutdown(ctx); err != nil {
+				h.logger.Warn("front shutdown", "err", err)
+			}
+		})
+		wg.Go(func() { h.manager.Shutdown(ctx) })
+		wg.Wait()
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		h.logger.Warn("shutdown deadline passed: exiting; what is still running is killed", "deadline", deadline)
 	}
 	h.reconcileMu.Lock()
 	h.closeMetrics()
 	h.reconcileMu.Unlock()
-	h.manager.Shutdown(ctx)
 	h.events.Close()
 }
 

@@ -43,6 +43,7 @@ func (h *Host) applyMetrics(cfg *store.Config) {
 	h.closeMetrics()
 	if m.reg == nil {
 		m.reg = metrics.Registry(h.manager, h.front)
+		m.reg.MustRegister(metrics.LogWriteCollector{}) // failed log writes (metrics/logs.go)
 	}
 	srv, err := metrics.Listen(want, m.reg, h.logger)
 	if err != nil {

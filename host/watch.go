@@ -2,6 +2,9 @@ package host
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,7 +38,7 @@ func (h *Host) watch(ctx context.Context) {
 			return
 		case <-hup:
 			h.logger.Info("SIGHUP: reconciling with the store")
-			_ = h.Reconcile(ctx)
+			h.reconcileWatched(ctx)
 		case <-usr1:
 			h.reopenLogs()
 		case ev, ok := <-changes:
@@ -48,9 +51,22 @@ func (h *Host) watch(ctx context.Context) {
 			}
 		case <-debounce:
 			debounce = nil
-			_ = h.Reconcile(ctx)
+			h.reconcileWatched(ctx)
 		}
 	}
+}
+
+// reconcileWatched reconciles after a change of the store file or a
+// SIGHUP. A store that is gone (removed by hand) is not recreated with the
+// defaults, as loading it would, which would stop every other pool and
+// site: the running configuration stays, and the next change reconciles. A store that does not load is reported by Reconcile, which
+// keeps the running configuration too.
+func (h *Host) reconcileWatched(ctx context.Context) {
+	if _, err := os.Lstat(h.opts.StorePath); errors.Is(err, fs.ErrNotExist) {
+		h.logger.Error("store did not load; the running configuration stays", "err", fmt.Errorf("store %s is missing: restore it, or restore a backup", h.opts.StorePath))
+		return
+	}
+	_ = h.Reconcile(ctx)
 }
 
 // signals are the host's SIGHUP and SIGUSR1, taken from Go's default

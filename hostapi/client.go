@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 
 	"github.com/poolctl/poolctl/store"
@@ -44,14 +43,15 @@ type ErrorBody struct {
 
 // DefaultSocket is the control socket path when neither --socket nor
 // $POOLCTL_SOCKET says: /run/poolctl/host.sock for root,
-// $XDG_RUNTIME_DIR/poolctl/host.sock otherwise.
+// $XDG_RUNTIME_DIR/poolctl/host.sock otherwise, and without XDG_RUNTIME_DIR
+// FallbackDir()/poolctl/host.sock (checked before use: CheckSocketPath).
 func DefaultSocket() string {
 	if os.Geteuid() == 0 {
 		return "/run/poolctl/host.sock"
 	}
 	dir := os.Getenv("XDG_RUNTIME_DIR")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "poolctl-"+strconv.Itoa(os.Geteuid()))
+		dir = FallbackDir()
 	}
 	return filepath.Join(dir, "poolctl", "host.sock")
 }
@@ -66,6 +66,11 @@ type Client struct {
 func NewClient(socket string) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			// A socket in the shared temporary directory is only
+			// trusted inside a private directory of ours.
+			if err := CheckSocketPath(socket); err != nil {
+				return nil, err
+			}
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
 		},
@@ -108,6 +113,10 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var unsafe *UnsafeDirError
+		if errors.As(err, &unsafe) {
+			return unsafe
+		}
 		if isDown(err) {
 			return &HostDownError{Socket: c.Socket, Err: err}
 		}

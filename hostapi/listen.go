@@ -13,11 +13,17 @@ import (
 // ErrSocketInUse means another host answers on the socket path.
 var ErrSocketInUse = errors.New("another poolctl host is listening on the socket")
 
-// Listen opens the control socket at path: it creates the directory (0755),
+// Listen opens the control socket at path: it creates the directory (0755;
+// FallbackDir 0700, and a FallbackDir that is not private is refused),
 // refuses when a live host answers there, replaces a stale socket file left
 // by a host that died, and sets the socket's mode (0660) and group (gid; -1
 // keeps the default).
 func Listen(path string, gid int) (net.Listener, error) {
+	if dir := FallbackDir(); within(dir, path) {
+		if err := ensurePrivateDir(dir, os.Geteuid()); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create socket directory: %w", err)
 	}

@@ -58,6 +58,12 @@ type ServerOptions struct {
 	OperatorGroup int // gid whose members may write; -1 for none
 	OperatorName  string
 	Logger        *slog.Logger
+	// MaxConns bounds the open control connections; 0 means
+	// DefaultMaxConns (64). Past it, clients wait to be accepted.
+	MaxConns int
+	// IdleTimeout closes a connection idle between requests; 0 means
+	// DefaultIdleTimeout (30 s).
+	IdleTimeout time.Duration
 }
 
 // Server is the host's side of the control API.
@@ -118,7 +124,9 @@ func (s *Server) authorizeWrite(p Peer) error {
 	if p.UID == 0 || p.UID == s.opts.HostUID {
 		return nil
 	}
-	if s.opts.OperatorGroup >= 0 && (p.GID == s.opts.OperatorGroup || slices.Contains(groupsOf(p.PID), s.opts.OperatorGroup)) {
+	// p's groups were taken when the connection was accepted: never
+	// looked up by PID now, as the PID may belong to another process.
+	if s.opts.OperatorGroup >= 0 && (p.GID == s.opts.OperatorGroup || slices.Contains(p.Groups, s.opts.OperatorGroup)) {
 		return nil
 	}
 	who := "root"
@@ -159,8 +167,19 @@ func writeError(w http.ResponseWriter, status int, b ErrorBody) {
 }
 
 // Serve answers control requests on ln until ctx is done, then shuts down,
-// letting requests in progress finish for up to 5 seconds.
+// letting requests in progress finish for up to 5 seconds. Each
+// connection's peer is taken when it is accepted; at most MaxConns are
+// open at once, and idle ones are closed after IdleTimeout (a client that
+// sends no request header within 10 s too).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	maxConns, idle := s.opts.MaxConns, s.opts.IdleTimeout
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
+	}
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
+	ln = newPeerListener(ln, maxConns)
 	s.srv = &http.Server{
 		// Every reply carries the version, also the mux's own (unknown
 		// routes, redirects).
@@ -169,11 +188,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.mux.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       idle,
+		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			p, err := peerFromConn(c)
-			if err != nil {
-				p = Peer{UID: -1, GID: -1, PID: -1}
+			p := Peer{UID: -1, GID: -1, PID: -1}
+			if pc, ok := c.(*peerConn); ok {
+				p = pc.peer
 			}
 			return context.WithValue(ctx, peerKey{}, p)
 		},

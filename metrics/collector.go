@@ -31,6 +31,13 @@ type LogSource interface {
 	Unrouted() uint64
 }
 
+// ConnSource reports the client connections the front refused or cut, by
+// reason. A LogSource that also implements it has them exported as
+// poolctl_connections_refused_total.
+type ConnSource interface {
+	ConnectionsRefused() map[string]uint64
+}
+
 // LogStats are one access log's counters.
 type LogStats struct {
 	Written, Dropped uint64
@@ -75,6 +82,8 @@ var (
 		"Access-log lines dropped because the disk could not keep up (writing never blocks requests).", []string{"site"}, nil)
 	descUnrouted = prometheus.NewDesc("poolctl_requests_unrouted_total",
 		"Requests answered 404 because no site or application matched them.", nil, nil)
+	descConnRefused = prometheus.NewDesc("poolctl_connections_refused_total",
+		"Client connections the front refused or cut, by reason (max_connections, max_connections_per_client, site_max_connections, connection_timeout, body_timeout, min_bytes_per_second).", []string{"reason"}, nil)
 )
 
 // collector is a prometheus.Collector over the running pools.
@@ -88,7 +97,7 @@ type collector struct {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPoolState, descPoolWorkers, descPoolQueue, descPoolInFlight, descRequests,
 		descRefused, descLatency, descRecycles, descCrashes, descPrivate, descVirtual, descCPU, descServed, descAge,
-		descLogWritten, descLogDropped, descUnrouted} {
+		descLogWritten, descLogDropped, descUnrouted, descConnRefused} {
 		ch <- d
 	}
 }
@@ -119,6 +128,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descLogDropped, prometheus.CounterValue, float64(s.Dropped), site)
 		}
 		ch <- prometheus.MustNewConstMetric(descUnrouted, prometheus.CounterValue, float64(c.logs.Unrouted()))
+		if cs, ok := c.logs.(ConnSource); ok {
+			for reason, n := range cs.ConnectionsRefused() {
+				ch <- prometheus.MustNewConstMetric(descConnRefused, prometheus.CounterValue, float64(n), reason)
+			}
+		}
 	}
 }
 

@@ -6,10 +6,16 @@ import (
 	"path/filepath"
 )
 
+// writeFileAtomic writes the store file itself; tests replace it to make
+// the write fail.
+var writeFileAtomic = writeAtomic
+
 // writeAtomic replaces path with data so that a reader, or the file after a
 // crash, is either the old or the new content: write a temporary file in the
-// same directory, fsync it, rename it over path, fsync the directory.
-func writeAtomic(path string, data []byte, perm os.FileMode) (err error) {
+// same directory, fsync it, rename it over path, fsync the directory. The
+// file gets p's mode and group; when the group cannot be given, group
+// access is dropped.
+func writeAtomic(path string, data []byte, p filePerm) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -23,6 +29,12 @@ func writeAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	}()
 	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	perm := p.mode
+	if p.gid >= 0 {
+		if tmp.Chown(-1, p.gid) != nil {
+			perm &^= 0o070
+		}
 	}
 	if err = tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)

@@ -102,14 +102,15 @@ func (s *Store) AddBackup(ctx context.Context, name string, now time.Time) (stri
 		return "", err
 	}
 	defer unlock()
-	if err := os.MkdirAll(s.BackupDir(), 0o755); err != nil {
+	perm := s.storePerm()
+	if err := mkdirPerm(s.BackupDir(), perm, true); err != nil {
 		return "", fmt.Errorf("create backup directory: %w", err)
 	}
 	path := filepath.Join(s.BackupDir(), name+".toml")
 	if old, err := s.FindBackup(&Config{}, name); err == nil && !old.History {
 		return "", Exists("backup", name, old.Name)
 	}
-	if err := writeAtomic(path, data, 0o644); err != nil {
+	if err := writeAtomic(path, data, perm); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -145,4 +146,9 @@ func (s *Store) DeleteBackup(c *Config, name string) error {
 		return fmt.Errorf("delete backup: %w", err)
 	}
 	return nil
+}
+
+// isBackupFile reports a named backup's file name.
+func isBackupFile(name string) bool {
+	return strings.HasSuffix(name, ".toml") && !strings.HasPrefix(name, ".")
 }

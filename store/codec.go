@@ -52,7 +52,12 @@ func Unmarshal(data []byte) (*Config, error) {
 		}
 		return nil, fmt.Errorf("%w: unknown key %s", ErrInvalid, strings.Join(keys, ", "))
 	}
-	if c.Version == 0 && len(bytes.TrimSpace(data)) > 0 && !md.IsDefined("version") {
+	// An empty file is not an empty configuration: taking it as one would
+	// stop every pool and listener of a running host.
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%w: the file is empty (no 'version' key): was it truncated?", ErrInvalid)
+	}
+	if !md.IsDefined("version") {
 		return nil, fmt.Errorf("%w: the file has no 'version' key: is it a poolctl store?", ErrInvalid)
 	}
 	return &c, nil

@@ -21,6 +21,8 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"removed property", "version = 1\n[[applicationPools]]\nname = \"P\"\n[applicationPools.processModel]\npassword = \"x\"\n", []string{"applicationPools.processModel.password"}},
 		{"missing version", "[[applicationPools]]\nname = \"P\"\n", []string{"no 'version' key"}},
 		{"only a comment", "# just a comment\n", []string{"no 'version' key"}},
+		{"empty file", "", []string{"empty", "no 'version' key"}},
+		{"blank file", " \n\t\n", []string{"empty", "no 'version' key"}},
 		{"syntax error line 3", "version = 1\n\nqueueLength = = 5\n", []string{"line 3"}},
 		{"unterminated string line 2", "version = 1\n[applicationPoolDefaults]\nmanagedRuntimeLoader = \"abc\n", []string{"line 3"}},
 		{"duplicate key", "version = 1\nversion = 1\n", []string{"line 2"}},
@@ -55,11 +57,6 @@ func TestUnmarshalValid(t *testing.T) {
 		data  string
 		check func(t *testing.T, c *Config)
 	}{
-		{"empty file", "", func(t *testing.T, c *Config) {
-			if c.Version != 0 || len(c.ApplicationPools) != 0 {
-				t.Errorf("got %+v", c)
-			}
-		}},
 		{"version only", "version = 1\n", func(t *testing.T, c *Config) {
 			if c.Version != 1 {
 				t.Errorf("version = %d", c.Version)

@@ -52,6 +52,10 @@ func FuzzParseStore(f *testing.F) {
 		"version = 1\n[[sites]]\nname = \"S\"\nid = 1\n[[sites.bindings]]\nprotocol = \"http\"\nbindingInformation = \"*:80:\"\n",
 		"version = 2\n",
 		"version = = 1\n",
+		" \n\t\n",
+		"# only a comment\n",
+		"applicationPools = []\n",
+		"version = 1\n[[applicationPools]]\nname = \"..\"\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -59,6 +63,10 @@ func FuzzParseStore(f *testing.F) {
 		c, err := Parse(data)
 		if err != nil {
 			return
+		}
+		// An empty or blank file is never a configuration.
+		if len(bytes.TrimSpace(data)) == 0 {
+			t.Fatalf("Parse accepted an empty store: %q", data)
 		}
 		first, err := Marshal(c)
 		if err != nil {

@@ -52,7 +52,7 @@ var PoolSchema = newSchema("apppool", (*PoolSettings)(nil), []Field{
 	{Path: "processModel.logEventOnProcessModel", Kind: KindFlags, Default: "IdleTimeout", Values: enums("IdleTimeout"), Help: "Process-model events to log"},
 	{Path: "processModel.command", Kind: KindCommand, Default: "", Recycle: true, Help: "Worker program and arguments, split like a shell; empty runs the built-in static/CGI worker"},
 	{Path: "processModel.workingDirectory", Kind: KindString, Default: "", Recycle: true, Help: "Working directory of workers; empty is the root application's physical path"},
-	{Path: "processModel.pingPath", Kind: KindString, Default: "", Help: "HTTP path for health checks (GET, 2xx/3xx is healthy); empty checks with a TCP connect"},
+	{Path: "processModel.pingPath", Kind: KindString, Default: "", Help: "HTTP path for health checks (GET, 2xx/3xx is healthy); empty: GET / where any reply is healthy (a hang is not); tcp: a TCP connect only"},
 	{Path: "processModel.maxConcurrentRequests", Kind: KindUint, Default: "0", Min: 0, Max: maxUint32, Help: "Requests one worker serves at once; more wait in the pool's queue; 0 is unlimited"},
 
 	{Path: "recycling.disallowOverlappingRotation", Kind: KindBool, Default: "false", Help: "Stop the old worker before starting its replacement (requests wait in the queue)"},

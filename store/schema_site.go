@@ -11,6 +11,9 @@ var SiteSchema = newSchema("site", (*Site)(nil), []Field{
 	{Path: "logFile.period", Kind: KindEnum, Default: "Daily", Values: enums("MaxSize", "Daily", "Weekly", "Monthly", "Hourly"), Help: "Start a new file after this long (MaxSize: only by size)"},
 	{Path: "logFile.truncateSize", Kind: KindUint, Default: "20971520", Min: 1048576, Max: maxUint32, Help: "Start a new file when the log would grow past this many bytes"},
 	{Path: "logFile.keep", Kind: KindUint, Default: "30", Min: 0, Max: 100000, Help: "Rotated files kept (access.log.1 newest); older ones are deleted"},
+	{Path: "limits.connectionTimeout", Kind: KindTimeSpan, Default: "00:02:00", Min: 1, Max: 86400, Help: "Close a connection idle this long (keep-alive, or a request head not yet complete), and cut a request body when a read waits this long"},
+	{Path: "limits.minBytesPerSecond", Kind: KindUint, Default: "240", Min: 0, Max: maxUint32, Help: "Cut a request body that arrives slower than this on average once connectionTimeout has passed; 0 checks only connectionTimeout"},
+	{Path: "limits.maxConnections", Kind: KindUint, Default: "4294967295", Min: 1, Max: maxUint32, Help: "Connections the site serves at once; past it, requests get 503 and their connection closes"},
 	{Path: "bindings", Kind: KindBindings, Help: "Where the site listens: /bindings:http/*:8080:,https/*:8443:host or /+bindings.[protocol='https',bindingInformation='*:443:',certificateFile='F',keyFile='K']"},
 })
 
@@ -38,5 +41,8 @@ var HistorySchema = newSchema("configHistory", (*ConfigHistory)(nil), []Field{
 // HostSchema is the table of the host section: host-wide settings.
 var HostSchema = newSchema("host", (*HostSettings)(nil), []Field{
 	{Path: "isolationMode", Kind: KindEnum, Default: "WorkerProcess", Values: enums("WorkerProcess", "Legacy"), Help: "WorkerProcess runs applications in their pools; Legacy (IIS 5.0 isolation) ignores pools and runs each application by its appIsolation"},
+	{Path: "errorMode", Kind: KindEnum, Default: "DetailedLocalOnly", Values: enums("DetailedLocalOnly", "Detailed", "Custom"), Help: "Error pages the front writes: DetailedLocalOnly gives the detail to loopback clients only, Detailed to all, Custom to none; others get a short reason and a ref=ID found in the host log"},
+	{Path: "maxConnections", Kind: KindUint, Default: "0", Min: 0, Max: maxUint32, Help: "Client connections the host accepts at once, all sites together; 0 is automatic: half of the descriptor limit left after 1024 kept for workers and logs"},
+	{Path: "maxConnectionsPerClient", Kind: KindUint, Default: "256", Min: 0, Max: maxUint32, Help: "Connections one client IP address may hold at once; 0 is unlimited"},
 	{Path: "metricsAddress", Kind: KindString, Default: "", Help: "Serve Prometheus metrics at http://ADDRESS/metrics; a bare :PORT listens on 127.0.0.1; empty is off (poolctl host --metrics overrides)"},
 })

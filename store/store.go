@@ -143,7 +143,7 @@ func (s *Store) Replace(ctx context.Context, data []byte) error {
 // equals the current file. produce also returns the new configuration,
 // whose configHistory settings govern the snapshot of the old file.
 func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, *Config, error)) (bool, error) {
-	if err := os.MkdirAll(s.Dir(), 0o755); err != nil {
+	if err := mkdirStore(s.Dir()); err != nil {
 		return false, fmt.Errorf("create store directory: %w", err)
 	}
 	unlock, err := lockFile(ctx, s.Path+".lock")
@@ -153,7 +153,7 @@ func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, *C
 	defer unlock()
 	s.removeOrphanTemps()
 	old, err := os.ReadFile(s.Path)
-	mode := fs.FileMode(0o644)
+	perm := privatePerm
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		old = nil
@@ -163,9 +163,7 @@ func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, *C
 	case err != nil:
 		return false, fmt.Errorf("read store: %w", err)
 	default:
-		if fi, err := os.Stat(s.Path); err == nil {
-			mode = fi.Mode().Perm()
-		}
+		perm = s.storePerm()
 	}
 	data, next, err := produce(old)
 	if err != nil {
@@ -174,15 +172,40 @@ func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, *C
 	if old != nil && bytes.Equal(data, old) {
 		return false, nil
 	}
+	var pending *pendingSnapshot
 	if old != nil {
-		if err := s.snapshot(old, next); err != nil {
+		// Narrow the file first: the snapshot is a hard link of it.
+		if err := narrowFile(s.Path, perm); err != nil {
+			return false, err
+		}
+		if pending, err = s.prepareSnapshot(old, next, perm); err != nil {
 			return false, err
 		}
 	}
-	if err := writeAtomic(s.Path, data, mode); err != nil {
+	if err := writeFileAtomic(s.Path, data, perm); err != nil {
+		pending.discard()
 		return false, err
 	}
+	if err := pending.commit(); err != nil {
+		return true, fmt.Errorf("the store was written, but its history was not kept: %w", err)
+	}
+	// Backups an older poolctl left readable by others become private.
+	if err := narrowDir(s.BackupDir(), perm, true, isBackupFile); err != nil {
+		return true, fmt.Errorf("the store was written: %w", err)
+	}
 	return true, nil
+}
+
+// mkdirStore creates a missing store directory with storeDirMode. An
+// existing one is left as the operator made it.
+func mkdirStore(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, storeDirMode); err != nil {
+		return err
+	}
+	return os.Chmod(dir, storeDirMode) // the umask may have taken o+x
 }
 
 func (s *Store) newDefault() *Config {
@@ -217,7 +240,7 @@ func (s *Store) writeWelcome() error {
 	if _, err := os.Stat(index); err == nil {
 		return nil
 	}
-	return writeAtomic(index, []byte(welcomePage), 0o644)
+	return writeAtomic(index, []byte(welcomePage), filePerm{mode: 0o644, gid: -1})
 }
 
 // removeOrphanTemps deletes temporary files of writers that were killed

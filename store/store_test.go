@@ -397,19 +397,20 @@ func TestHistoryDisabledAndPath(t *testing.T) {
 	})
 }
 
-func TestFileModePreserved(t *testing.T) {
+func TestFileModeNarrowed(t *testing.T) {
 	s := newStore(t)
-	if fi, _ := os.Stat(s.Path); fi.Mode().Perm() != 0o644 {
-		t.Errorf("new store mode = %v, want 0644", fi.Mode().Perm())
+	if fi, _ := os.Stat(s.Path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("new store mode = %v, want 0600", fi.Mode().Perm())
 	}
+	// Group read in the writer's own group is no reader group: narrowed.
 	if err := os.Chmod(s.Path, 0o640); err != nil {
 		t.Fatal(err)
 	}
 	if changed, err := s.Update(context.Background(), setQueueLength(500)); err != nil || !changed {
 		t.Fatalf("Update = %v, %v", changed, err)
 	}
-	if fi, _ := os.Stat(s.Path); fi.Mode().Perm() != 0o640 {
-		t.Errorf("mode after Update = %v, want 0640", fi.Mode().Perm())
+	if fi, _ := os.Stat(s.Path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after Update = %v, want 0600", fi.Mode().Perm())
 	}
 }
 

@@ -24,6 +24,14 @@ type Config struct {
 type HostSettings struct {
 	IsolationMode  *string `toml:"isolationMode,omitempty"`
 	MetricsAddress *string `toml:"metricsAddress,omitempty"`
+	// ErrorMode is IIS's httpErrors errorMode: who sees the detail of the
+	// front's error pages.
+	ErrorMode *string `toml:"errorMode,omitempty"`
+	// MaxConnections caps client connections host-wide; 0 is automatic.
+	MaxConnections *uint64 `toml:"maxConnections,omitempty"`
+	// MaxConnectionsPerClient caps the connections of one client address;
+	// 0 is unlimited.
+	MaxConnectionsPerClient *uint64 `toml:"maxConnectionsPerClient,omitempty"`
 }
 
 // FormatVersion is the store format this build reads and writes.
@@ -143,6 +151,7 @@ type Site struct {
 	ID              uint64        `toml:"id"`
 	ServerAutoStart *bool         `toml:"serverAutoStart,omitempty"`
 	LogFile         *SiteLogFile  `toml:"logFile,omitempty"`
+	Limits          *SiteLimits   `toml:"limits,omitempty"`
 	Bindings        []Binding     `toml:"bindings"`
 	Applications    []Application `toml:"applications" schema:"-"`
 }
@@ -156,6 +165,14 @@ type SiteLogFile struct {
 	Period       *string `toml:"period,omitempty"`
 	TruncateSize *uint64 `toml:"truncateSize,omitempty"`
 	Keep         *uint64 `toml:"keep,omitempty"`
+}
+
+// SiteLimits are a site's connection limits (IIS's site/limits element,
+// with minBytesPerSecond from webLimits).
+type SiteLimits struct {
+	ConnectionTimeout *TimeSpan `toml:"connectionTimeout,omitempty"`
+	MinBytesPerSecond *uint64   `toml:"minBytesPerSecond,omitempty"`
+	MaxConnections    *uint64   `toml:"maxConnections,omitempty"`
 }
 
 // Binding is where a site listens: protocol and "ip:port:host", plus the

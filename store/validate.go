@@ -20,6 +20,24 @@ func ValidatePoolName(name string) error {
 		return invalidf("apppool", name, "name", "the name is longer than 64 characters")
 	case strings.ContainsAny(name, poolNameForbidden) || hasControl(name):
 		return invalidf("apppool", name, "name", "the name contains a character that is not allowed: none of %s or control characters", poolNameForbidden)
+	case name == "." || name == "..":
+		// A pool's name names its home and log files: ".." would be the
+		// directory above them.
+		return invalidf("apppool", name, "name", "'.' and '..' are not pool names: pool names become file names")
+	}
+	return nil
+}
+
+// ValidateNewPoolName checks the name of a pool being added or renamed:
+// ValidatePoolName, and no leading '-', which the command line would read
+// as a parameter (poolctl set apppool -x is /x). Pools that already have
+// such a name stay valid and are reached with /name:NAME.
+func ValidateNewPoolName(name string) error {
+	if err := ValidatePoolName(name); err != nil {
+		return err
+	}
+	if strings.HasPrefix(name, "-") {
+		return invalidf("apppool", name, "name", "the name starts with '-', which the command line reads as a parameter; choose a name that starts with another character")
 	}
 	return nil
 }
@@ -145,8 +163,8 @@ func (c *Config) validatePoolRules(p *AppPool) error {
 		e.Hint = "set /processModel.userName:USER, or another /processModel.identityType"
 		return e
 	}
-	if pp, _ := c.Effective(p, PoolSchema.Field("processModel.pingPath")); pp != "" && !strings.HasPrefix(pp.(string), "/") {
-		return invalidf("apppool", p.Name, "processModel.pingPath", "%q does not start with '/'", pp)
+	if pp, _ := c.Effective(p, PoolSchema.Field("processModel.pingPath")); pp != "" && pp != "tcp:" && !strings.HasPrefix(pp.(string), "/") {
+		return invalidf("apppool", p.Name, "processModel.pingPath", "%q does not start with '/' (or is \"tcp:\" for a TCP-connect-only check)", pp)
 	}
 	return nil
 }

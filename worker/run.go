@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -21,7 +24,8 @@ const (
 // Run serves spec on addr until ctx is done (SIGTERM is turned into ctx
 // cancellation by the caller), then shuts down gracefully within grace. It
 // listens before returning from setup so a health check can succeed as
-// soon as it is ready. addr is host:port, or unix:/path for a unix socket.
+// soon as it is ready. addr is host:port, unix:/path for a unix socket, or
+// fd:N for a listening socket inherited as file descriptor N.
 // A spec that does not validate is an error before anything listens.
 func Run(ctx context.Context, addr string, spec Spec, logger *slog.Logger, grace time.Duration) error {
 	if logger == nil {
@@ -31,15 +35,62 @@ func Run(ctx context.Context, addr string, spec Spec, logger *slog.Logger, grace
 	if err != nil {
 		return err
 	}
+	ln, err := listen(addr)
+	if err != nil {
+		return err
+	}
+	// What the host handed over (the program's own fd) is not for CGI
+	// scripts.
+	closeOnExecInherited()
+	return serve(ctx, ln, h, logger, grace)
+}
+
+// closeOnExecInherited marks every descriptor above stderr close-on-exec,
+// so that the children the worker runs (CGI scripts) inherit only their
+// standard streams and not what the host passed to the worker (the
+// program's descriptor it was started from). Go opens its own descriptors
+// close-on-exec already.
+func closeOnExecInherited() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+}
+
+// listen opens addr: host:port, unix:/path, or fd:N, a listening socket
+// inherited as file descriptor N (the host binds the port itself and hands
+// it over, so that no other process can take the port in between).
+func listen(addr string) (net.Listener, error) {
+	if fd, ok := strings.CutPrefix(addr, fdPrefix); ok {
+		n, err := strconv.Atoi(fd)
+		if err != nil || n < 3 {
+			return nil, fmt.Errorf("worker: listen on %s: not an inherited file descriptor", addr)
+		}
+		f := os.NewFile(uintptr(n), "inherited listener")
+		if f == nil {
+			return nil, fmt.Errorf("worker: listen on %s: bad file descriptor", addr)
+		}
+		defer f.Close() // FileListener holds its own duplicate
+		ln, err := net.FileListener(f)
+		if err != nil {
+			return nil, fmt.Errorf("worker: listen on %s: %w", addr, err)
+		}
+		return ln, nil
+	}
 	network, address := "tcp", addr
 	if sock, ok := strings.CutPrefix(addr, unixPrefix); ok {
 		network, address = "unix", sock
 	}
 	ln, err := net.Listen(network, address)
 	if err != nil {
-		return fmt.Errorf("worker: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("worker: listen on %s: %w", addr, err)
 	}
-	return serve(ctx, ln, h, logger, grace)
+	return ln, nil
 }
 
 // Serve is Run on a listener the caller opened (for example one bound to

@@ -25,10 +25,18 @@ const (
 	AppPoolEnv = "POOLCTL_APPPOOL"
 	// WorkerIDEnv identifies the worker within its pool.
 	WorkerIDEnv = "POOLCTL_WORKER_ID"
+	// ListenFDEnv is the number of an inherited file descriptor holding a
+	// listening socket the host bound for the worker (on PORT); it wins
+	// over ListenEnv and PortEnv, which still say where it listens.
+	ListenFDEnv = "POOLCTL_LISTEN_FD"
 )
 
-// unixPrefix marks a listen address that is a unix socket path.
-const unixPrefix = "unix:"
+// unixPrefix marks a listen address that is a unix socket path; fdPrefix
+// one that is an inherited listening socket ("fd:3").
+const (
+	unixPrefix = "unix:"
+	fdPrefix   = "fd:"
+)
 
 // Spec is what the built-in worker serves: the pool's applications, the
 // default documents tried for a directory, in order, and the file
@@ -114,7 +122,8 @@ func checkPhysical(p string) error {
 	return nil
 }
 
-// FromEnv reads the listen address (POOLCTL_LISTEN, else 127.0.0.1:$PORT)
+// FromEnv reads the listen address (fd:N for an inherited socket in
+// POOLCTL_LISTEN_FD, else POOLCTL_LISTEN, else 127.0.0.1:$PORT)
 // and the Spec (POOLCTL_WORKER_SPEC) through getenv, usually os.Getenv.
 // Errors name the variable that is missing or invalid.
 func FromEnv(getenv func(string) string) (addr string, spec Spec, err error) {
@@ -137,6 +146,13 @@ func FromEnv(getenv func(string) string) (addr string, spec Spec, err error) {
 
 func listenFromEnv(getenv func(string) string) (string, error) {
 	port, listen := getenv(PortEnv), getenv(ListenEnv)
+	if fd := getenv(ListenFDEnv); fd != "" {
+		n, err := strconv.Atoi(fd)
+		if err != nil || n < 3 {
+			return "", fmt.Errorf("%s=%q is not an inherited file descriptor (3 or more)", ListenFDEnv, fd)
+		}
+		return fdPrefix + strconv.Itoa(n), nil
+	}
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {

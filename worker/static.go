@@ -15,6 +15,10 @@ import (
 // errEscapes marks a path whose symbolic links lead outside its root.
 var errEscapes = errors.New("resolves outside the physical path")
 
+// errHidden marks a path whose symbolic links lead to a dot-file or into a
+// dot-directory below its root (".well-known" aside).
+var errHidden = errors.New("resolves to a hidden file or directory")
+
 // resolved is a file found below a root, symbolic links evaluated.
 type resolved struct {
 	realRoot string      // the root directory, symbolic links evaluated
@@ -26,7 +30,9 @@ type resolved struct {
 func (f resolved) abs() string { return filepath.Join(f.realRoot, f.rel) }
 
 // resolve finds segs below dir, following symbolic links only while they
-// stay inside dir.
+// stay inside dir and do not lead to a hidden path (a segment starting
+// with ".", see hidden) below it: the request path is checked for dot
+// segments before, this catches a link such as cfg -> .git/config.
 func resolve(dir string, segs []string) (resolved, error) {
 	realRoot, err := filepath.EvalSymlinks(dir)
 	if err != nil {
@@ -40,6 +46,9 @@ func resolve(dir string, segs []string) (resolved, error) {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
 		return resolved{}, fmt.Errorf("%s -> %s: %w", filepath.Join(segs...), real, errEscapes)
 	}
+	if rel != "." && hidden(strings.Split(rel, string(filepath.Separator))) {
+		return resolved{}, fmt.Errorf("%s -> %s: %w", filepath.Join(segs...), real, errHidden)
+	}
 	info, err := os.Stat(real)
 	if err != nil {
 		return resolved{}, fmt.Errorf("stat: %w", err)
@@ -47,8 +56,8 @@ func resolve(dir string, segs []string) (resolved, error) {
 	return resolved{realRoot: realRoot, rel: rel, info: info}, nil
 }
 
-// fail answers a resolution error: missing → 404, escaping → 404 with a
-// warning, permission → 403 with a warning, anything else → 500.
+// fail answers a resolution error: missing → 404, escaping or hidden →
+// 404 with a warning, permission → 403 with a warning, anything else → 500.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):
@@ -56,6 +65,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.NotFound(w, r)
 	case errors.Is(err, errEscapes):
 		h.logger.Warn("refused a symbolic link leading outside the physical path", "path", r.URL.Path, "err", err)
+		http.NotFound(w, r)
+	case errors.Is(err, errHidden):
+		h.logger.Warn("refused a symbolic link leading to a hidden file or directory", "path", r.URL.Path, "err", err)
 		http.NotFound(w, r)
 	case errors.Is(err, fs.ErrPermission):
 		h.logger.Warn("permission denied", "path", r.URL.Path, "err", err)
@@ -133,7 +145,9 @@ func (h *handler) serveDir(w http.ResponseWriter, r *http.Request, clean string,
 // serveFile serves a regular file with http.ServeContent (ranges,
 // conditional requests, content type by extension or sniffing) to GET and
 // HEAD; other methods get 405. The file is opened through os.Root, so a
-// symbolic link swapped in since resolve cannot lead outside the root.
+// symbolic link swapped in since resolve cannot lead outside the root, and
+// must be the very file resolve checked (else 404), so it cannot lead to a
+// hidden one either.
 func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, f resolved) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -157,7 +171,8 @@ func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, f resolved) 
 		h.fail(w, r, fmt.Errorf("stat open file: %w", err))
 		return
 	}
-	if !info.Mode().IsRegular() {
+	if !info.Mode().IsRegular() || !os.SameFile(info, f.info) {
+		// Not the file resolve checked: a link swapped in meanwhile.
 		http.NotFound(w, r)
 		return
 	}

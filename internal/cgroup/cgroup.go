@@ -10,11 +10,15 @@
 //     Delegate=yes). The no-internal-process rule forbids enabling a
 //     controller for the children of a cgroup that holds processes, so the
 //     host first moves itself into a leaf "<own>/poolctl-host", enables
-//     "+cpu" in "<own>/cgroup.subtree_control", and creates the pools as
-//     "<own>/pool-<name>".
+//     "+cpu" in "<own>/cgroup.subtree_control" (and in those of
+//     "<own>/poolctl" and "<own>/poolctl/h<host pid>"), and creates the
+//     pools as "<own>/poolctl/h<host pid>/pool-<name>".
 //   - v1: "<cpu mount>/poolctl/h<host pid>/<name>". The host pid keeps
-//     hosts (and parallel tests) apart; leftovers of hosts that are gone
-//     are removed by [Detect] when empty.
+//     hosts (and parallel tests) apart.
+//
+// Leftovers of hosts that are gone (h<pid> directories whose host no
+// longer runs) are killed and removed by [Detect] (see jail.go, which also
+// places every worker in a cgroup of its own).
 //
 // A group can hold a hard cap ([Group.SetMax]: v2 cpu.max, v1
 // cpu.cfs_quota_us/cpu.cfs_period_us) or a relative weight
@@ -31,7 +35,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -69,6 +72,9 @@ type Root struct {
 	Version Version
 	// Dir is the parent directory of the pools' cgroups.
 	Dir string
+	// Swept is how many processes left by hosts that are gone were killed
+	// when the root was prepared.
+	Swept int
 	// acct reports whether v1 cpuacct files sit next to the cpu files.
 	acct bool
 }
@@ -228,47 +234,29 @@ func prepareV2(m mount, own string) (*Root, error) {
 			return nil, fmt.Errorf("cgroup v2: enable cpu for %s: %w", dir, err)
 		}
 	}
-	return &Root{Version: V2, Dir: dir}, nil
+	r, err := prepareHostDir(V2, dir)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup v2: %w", err)
+	}
+	// Hand cpu down to the pools: <own>/poolctl and its h<pid> hold no
+	// process, so the no-internal-process rule allows it.
+	for _, d := range []string{filepath.Dir(r.Dir), r.Dir} {
+		if err := writeFile(filepath.Join(d, "cgroup.subtree_control"), "+cpu"); err != nil {
+			return nil, fmt.Errorf("cgroup v2: enable cpu for %s: %w", d, err)
+		}
+	}
+	return r, nil
 }
 
 // prepareV1 creates <mount>/poolctl/h<pid> on a v1 cpu hierarchy.
 func prepareV1(m mount, own string) (*Root, error) {
-	base := filepath.Join(within(m, own), "poolctl")
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return nil, fmt.Errorf("cgroup v1 %s: %w", m.point, err)
-	}
-	removeStale(base)
-	dir := filepath.Join(base, "h"+strconv.Itoa(os.Getpid()))
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("cgroup v1 %s: %w", m.point, err)
-	}
-	_, err := os.Stat(filepath.Join(dir, "cpuacct.usage"))
-	return &Root{Version: V1, Dir: dir, acct: err == nil}, nil
-}
-
-// removeStale removes the empty cgroups of hosts that no longer run.
-func removeStale(base string) {
-	ents, err := os.ReadDir(base)
+	r, err := prepareHostDir(V1, within(m, own))
 	if err != nil {
-		return
+		return nil, fmt.Errorf("cgroup v1 %s: %w", m.point, err)
 	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "h"))
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), "h") || err != nil || pid == os.Getpid() {
-			continue
-		}
-		if !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			continue // that host still runs (or we cannot tell)
-		}
-		dir := filepath.Join(base, e.Name())
-		kids, _ := os.ReadDir(dir)
-		for _, k := range kids {
-			if k.IsDir() {
-				_ = os.Remove(filepath.Join(dir, k.Name()))
-			}
-		}
-		_ = os.Remove(dir)
-	}
+	_, err = os.Stat(filepath.Join(r.Dir, "cpuacct.usage"))
+	r.acct = err == nil
+	return r, nil
 }
 
 // Name turns a pool name into a cgroup directory name: letters, digits,
@@ -288,24 +276,25 @@ func Name(pool string) string {
 	return b.String()
 }
 
-// Group is one pool's cgroup.
+// Group is one pool's cgroup, or one worker's (Root.Jail).
 type Group struct {
 	Version Version
 	Dir     string
 	acct    bool
+	leaf    bool // a worker's: Remove leaves the pool's directory alone
 }
 
 // Create creates (or reuses) the cgroup of a pool.
 func (r *Root) Create(pool string) (*Group, error) {
-	name := Name(pool)
-	if r.Version == V2 {
-		name = "pool-" + name
+	dir := filepath.Join(r.Dir, r.poolDir(pool))
+	// Remove (and Root.Close) take the host's directory away with its
+	// last pool.
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create cgroup for apppool %q: %w", pool, err)
 	}
-	dir := filepath.Join(r.Dir, name)
-	if r.Version == V1 {
-		// Remove takes the host's parent away with its last pool.
-		if err := os.MkdirAll(r.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("create cgroup for apppool %q: %w", pool, err)
+	if r.Version == V2 {
+		if err := writeFile(filepath.Join(r.Dir, "cgroup.subtree_control"), "+cpu"); err != nil {
+			return nil, fmt.Errorf("create cgroup for apppool %q: enable cpu for %s: %w", pool, r.Dir, err)
 		}
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
@@ -446,8 +435,8 @@ func parseCPUStat(text string) (int64, error) {
 
 // Remove deletes the group once it holds no process. Processes that were
 // just killed may take a moment to leave it, so it retries for up to about
-// a second. It then tries to remove the host's v1 parent too, which only
-// succeeds once it is empty.
+// a second. A pool's group then tries to remove the host's directory too,
+// which only succeeds once it is empty.
 func (g *Group) Remove() error {
 	var err error
 	for range 20 {
@@ -461,7 +450,7 @@ func (g *Group) Remove() error {
 	if err != nil {
 		return fmt.Errorf("remove cgroup: %w", err)
 	}
-	if g.Version == V1 {
+	if !g.leaf {
 		_ = os.Remove(filepath.Dir(g.Dir))
 	}
 	return nil

@@ -31,6 +31,7 @@ func readW3C(path string) ([]map[string]string, error) {
 // default fields: the right status, the time taken, the query and the
 // client's headers, including a refused request's 503.
 func TestAccessLogW3C(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("A", "/")
 	e.addTestPool("B", "/b")
@@ -130,6 +131,7 @@ func TestAccessLogW3C(t *testing.T) {
 // values, then renames the file away and reopens with SIGUSR1: new lines go
 // to a new file at the same path.
 func TestAccessLogJSONAndReopen(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("A", "/")
 	e.run("set", "site", "Default Web Site", "/logFile.logFormat:JSON")

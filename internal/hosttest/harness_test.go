@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +29,24 @@ var (
 	binDir    string
 	buildErr  error
 )
+
+// TestMain runs the tests and then removes the binaries they built.
+// Unless -test.parallel is given, up to three times GOMAXPROCS tests run
+// at once: most of a test's time is spent waiting for processes (a
+// worker to start, a timer to fire), not on a CPU.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(3*runtime.GOMAXPROCS(0)))
+	}
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // binaries builds poolctl and the test worker once per test run.
 func binaries(t *testing.T) (poolctl, testworker string) {
@@ -46,15 +67,13 @@ func binaries(t *testing.T) (poolctl, testworker string) {
 			buildErr = fmt.Errorf("no go command: %w", err)
 			return
 		}
-		for _, b := range []struct{ out, pkg string }{
-			{"poolctl", "github.com/poolctl/poolctl"},
-			{"testworker", "github.com/poolctl/poolctl/testdata/workers/testworker"},
-		} {
-			cmd := exec.Command(gobin, "build", "-o", filepath.Join(binDir, b.out), b.pkg)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
-				return
-			}
+		// One go build for both: it compiles their packages in parallel
+		// and links poolctl and testworker into binDir.
+		pkgs := []string{"github.com/poolctl/poolctl", "github.com/poolctl/poolctl/testdata/workers/testworker"}
+		cmd := exec.Command(gobin, append([]string{"build", "-o", binDir + string(filepath.Separator)}, pkgs...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build %v: %w\n%s", pkgs, err, out)
+			return
 		}
 	})
 	if buildErr != nil {
@@ -103,14 +122,72 @@ func newHostEnv(t *testing.T) *hostEnv {
 	return e
 }
 
+// Ports handed out by freePort in this process, so that two tests running
+// in parallel never get the same one.
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{}
+)
+
+// freePort returns a loopback TCP port that nothing listens on, for a
+// listener the test or its host opens later. It is taken below the
+// kernel's ephemeral range (see ip_local_port_range) when that leaves room,
+// so that the client side of the tests' own connections (ephemeral ports)
+// cannot take it before the host listens on it, and it is never handed out
+// twice by one test process.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	lo, hi := 10000, ephemeralLow()
+	for range 200 {
+		if hi-lo < 1000 {
+			break
+		}
+		p := lo + rand.IntN(hi-lo)
+		if ports[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		ports[p] = true
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !ports[p] {
+			ports[p] = true
+			return p
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768
+// when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 1 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return n
 }
 
 // poolctl runs the tool against this host's store and socket.
@@ -268,9 +345,23 @@ func (e *hostEnv) workers(pool string) []int {
 	return pids
 }
 
-// waitFor polls cond until it returns nil or the deadline passes.
+// minGuard is the shortest deadline the waits of these tests allow: a
+// deadline is a guard against a hang, never a check of speed, and a
+// machine with other work running can take many times longer than an
+// idle one for a step that takes milliseconds there.
+const minGuard = 30 * time.Second
+
+// guard turns the deadline a test names for a wait into the one it gets:
+// three times as long, and at least minGuard.
+func guard(d time.Duration) time.Duration {
+	return max(3*d, minGuard)
+}
+
+// waitFor polls cond until it returns nil or the deadline (see guard)
+// passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
 	t.Helper()
+	d = guard(d)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	delay := 10 * time.Millisecond
@@ -311,4 +402,72 @@ func procState(pid int) string {
 		return ""
 	}
 	return s[i+2 : i+3]
+}
+
+// hold stops processes with SIGSTOP, so that the requests they were sent
+// stay in flight for as long as the test needs to look at them, however
+// slow the machine; the returned release (also run at cleanup) resumes
+// them with SIGCONT. Holding is cheap and certain where a request that
+// sleeps a while races the test's look at it.
+// It returns once every thread of the processes is stopped (see
+// waitStopped).
+func (e *hostEnv) hold(pids ...int) (release func()) {
+	e.t.Helper()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			e.t.Fatalf("SIGSTOP %d: %v", pid, err)
+		}
+	}
+	for _, pid := range pids {
+		waitStopped(e.t, pid)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGCONT)
+			}
+		})
+	}
+	e.t.Cleanup(release)
+	return release
+}
+
+// heavySem lets one load test (a load generator of many connections
+// against a host) run at a time, beside any number of light tests.
+var heavySem = make(chan struct{}, 1)
+
+// heavy marks a parallel test as a load test: it waits until no other
+// load test runs, and lets the next one go when it ends. Load tests are
+// meant to pass on a busy machine, and do; this only keeps the suite from
+// being its own worst load.
+func heavy(t *testing.T) {
+	t.Helper()
+	heavySem <- struct{}{}
+	t.Cleanup(func() { <-heavySem })
+}
+
+// waitStopped waits until every thread of pid is stopped: kill returns
+// before a SIGSTOP has taken effect, and a busy machine can let the
+// process answer a request in between.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	waitFor(t, 10*time.Second, fmt.Sprintf("process %d stopped", pid), func() error {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			return err
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+			if err != nil {
+				continue // the thread has gone
+			}
+			s := string(b)
+			i := strings.LastIndexByte(s, ')')
+			if i < 0 || i+2 >= len(s) || (s[i+2] != 'T' && s[i+2] != 't') {
+				return fmt.Errorf("thread %s is not stopped: %q", task.Name(), s)
+			}
+		}
+		return nil
+	})
 }

@@ -208,9 +208,11 @@ func (e *hostEnv) lcAsyncHost(path, host string) <-chan lcResult {
 	return ch
 }
 
-// lcAwait waits for a background request, failing the test after d.
+// lcAwait waits for a background request, failing the test after d (see
+// guard).
 func (e *hostEnv) lcAwait(ch <-chan lcResult, what string, d time.Duration) lcResult {
 	e.t.Helper()
+	d = guard(d)
 	select {
 	case r := <-ch:
 		return r
@@ -256,6 +258,7 @@ func (e *hostEnv) lcServe(path, pool string) int {
 // first request, which waits in the pool's queue while the worker starts
 // and then gets 200.
 func TestLifecycleOnDemandStart(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("LcOnDemand", "/")
 	e.addTestPool("LcSlowStart", "/slow", "/+environmentVariables.[name='TW_READY_DELAY',value='1s']")
@@ -294,8 +297,18 @@ func TestLifecycleOnDemandStart(t *testing.T) {
 	}
 
 	// A worker that takes 1 s to listen: the first request is seen queued
-	// (no worker pid) while it starts, then served.
+	// (no worker pid) while it starts, then served. The starting worker
+	// is held (SIGSTOP) while the test looks, so that a busy machine
+	// cannot let it get ready in between.
 	slow := e.lcAsync("/slow/")
+	var starting []int
+	waitFor(t, 5*time.Second, "the LcSlowStart worker starting", func() error {
+		if starting = lcProcs("LcSlowStart", e.host.Process.Pid); len(starting) == 0 {
+			return errors.New("no process yet")
+		}
+		return nil
+	})
+	release := e.hold(starting...)
 	waitFor(t, 5*time.Second, "the first request of LcSlowStart queued", func() error {
 		out := e.run("list", "request", "/apppool.name:LcSlowStart", "/text:wp.name")
 		if strings.TrimSpace(out) != "queued" {
@@ -306,6 +319,7 @@ func TestLifecycleOnDemandStart(t *testing.T) {
 	if pids := e.workers("LcSlowStart"); len(pids) != 0 {
 		t.Errorf("a worker that is not ready yet is listed: %v", pids)
 	}
+	release()
 	r := e.lcAwait(slow, "first request of LcSlowStart", 15*time.Second)
 	if r.err != nil || r.code != 200 || !strings.Contains(r.body, "pool=LcSlowStart") {
 		t.Fatalf("queued first request = %d %q %v, want 200 from LcSlowStart\n%s", r.code, r.body, r.err, e.log())
@@ -319,6 +333,7 @@ func TestLifecycleOnDemandStart(t *testing.T) {
 // TestLifecycleAlwaysRunning: with startMode AlwaysRunning the workers run
 // as soon as the host has started, before any request.
 func TestLifecycleAlwaysRunning(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("LcAlways", "/", "/startMode:AlwaysRunning", "/processModel.maxProcesses:2")
 	e.startHost()
@@ -353,11 +368,14 @@ func TestLifecycleAlwaysRunning(t *testing.T) {
 // TestLifecycleIdleTerminate: a worker idle for idleTimeout is stopped
 // (event 5186), not before, and the next request starts a new one.
 func TestLifecycleIdleTerminate(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("LcIdle", "/", "/processModel.idleTimeout:00:00:02")
 	e.startHost()
-	pid := e.lcServe("/", "LcIdle")
+	// Taken before the request: the worker's last activity is not earlier
+	// than this, however late the test sees the answer.
 	last := time.Now()
+	pid := e.lcServe("/", "LcIdle")
 	waitFor(t, 8*time.Second, "idle worker stopped", func() error {
 		if alive(pid) {
 			return fmt.Errorf("worker %d still alive", pid)
@@ -367,8 +385,8 @@ func TestLifecycleIdleTerminate(t *testing.T) {
 		}
 		return nil
 	})
-	if d := time.Since(last); d < 1900*time.Millisecond {
-		t.Errorf("the worker was stopped %s after its last request, before idleTimeout (2s)", d)
+	if d := time.Since(last); d < 2*time.Second {
+		t.Errorf("the worker was stopped %s after its last request was sent, before idleTimeout (2s)", d)
 	}
 	ev := e.lcWaitEvent("LcIdle", 5186, pid, 2*time.Second)
 	t.Logf("idle stop: %s", ev.Reason)
@@ -385,19 +403,20 @@ func TestLifecycleIdleTerminate(t *testing.T) {
 // is SIGSTOPped (state Suspended) and the next request resumes the same
 // process.
 func TestLifecycleIdleSuspend(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("LcSuspend", "/", "/processModel.idleTimeout:00:00:02", "/processModel.idleTimeoutAction:Suspend")
 	e.startHost()
+	last := time.Now() // before the request, as in TestLifecycleIdleTerminate
 	pid := e.lcServe("/", "LcSuspend")
-	last := time.Now()
 	waitFor(t, 8*time.Second, "idle worker suspended", func() error {
 		if st := procState(pid); st != "T" {
 			return fmt.Errorf("worker %d is in state %q, want T", pid, st)
 		}
 		return nil
 	})
-	if d := time.Since(last); d < 1900*time.Millisecond {
-		t.Errorf("the worker was suspended %s after its last request, before idleTimeout (2s)", d)
+	if d := time.Since(last); d < 2*time.Second {
+		t.Errorf("the worker was suspended %s after its last request was sent, before idleTimeout (2s)", d)
 	}
 	if out := strings.TrimSpace(e.run("list", "wp", strconv.Itoa(pid), "/text:state")); out != "Suspended" {
 		t.Errorf("list wp %d state = %q, want Suspended", pid, out)
@@ -422,6 +441,7 @@ func TestLifecycleIdleSuspend(t *testing.T) {
 // the queue, and a run of them is shared. Without a per-worker limit,
 // least-busy dispatch still sends two concurrent requests to two workers.
 func TestLifecycleWebGarden(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("LcGarden", "/", "/processModel.maxProcesses:2", "/processModel.maxConcurrentRequests:1")
 	// LcSpread serves a site of its own (by host name), so that the worker
@@ -429,23 +449,28 @@ func TestLifecycleWebGarden(t *testing.T) {
 	e.run("add", "apppool", "/name:LcSpread", "/processModel.command:"+e.testworker, "/processModel.pingPath:/health", "/processModel.maxProcesses:2")
 	e.run("add", "site", "/name:LcSpread", fmt.Sprintf("/bindings:http/127.0.0.1:%d:spread.example", e.port), "/physicalPath:"+e.dir, "/applicationPool:LcSpread")
 	e.startHost()
+	workers := map[string][]int{}
 	for _, p := range []struct{ pool, host string }{{"LcGarden", ""}, {"LcSpread", "spread.example"}} {
 		if r := e.lcAwait(e.lcAsyncHost("/", p.host), "first request to "+p.pool, 15*time.Second); r.code != 200 || !strings.Contains(r.body, "pool="+p.pool) {
 			t.Fatalf("GET / (Host %q) = %d %q %v, want 200 from %s\n%s", p.host, r.code, r.body, r.err, p.pool, e.log())
 		}
 		waitFor(t, 10*time.Second, "two workers of "+p.pool, func() error {
-			if pids := e.workers(p.pool); len(pids) != 2 {
+			pids := e.workers(p.pool)
+			if len(pids) != 2 {
 				return fmt.Errorf("workers %v", pids)
 			}
+			workers[p.pool] = pids
 			return nil
 		})
 	}
 
 	// Three concurrent requests, one per worker at most: two in flight on
-	// two workers, the third queued.
+	// two workers, the third queued. The workers are held (SIGSTOP) until
+	// the test has seen that.
+	release := e.hold(workers["LcGarden"]...)
 	var three []<-chan lcResult
 	for range 3 {
-		three = append(three, e.lcAsync("/sleep?ms=500"))
+		three = append(three, e.lcAsync("/"))
 	}
 	var seen []string // the last non-empty listing, for the failure message
 	waitFor(t, 5*time.Second, "two requests in flight on two workers and one queued", func() error {
@@ -459,6 +484,7 @@ func TestLifecycleWebGarden(t *testing.T) {
 		}
 		return nil
 	})
+	release()
 	pids := map[int]bool{}
 	for i, ch := range three {
 		r := e.lcAwait(ch, fmt.Sprintf("concurrent request %d", i), 10*time.Second)
@@ -498,18 +524,21 @@ func TestLifecycleWebGarden(t *testing.T) {
 	}
 
 	// No per-worker limit: either worker could take both requests, and
-	// least-busy dispatch gives them one each.
-	a, b := e.lcAsyncHost("/sleep?ms=500", "spread.example"), e.lcAsyncHost("/sleep?ms=500", "spread.example")
+	// least-busy dispatch gives them one each. The workers are held until
+	// both requests are in flight at once.
+	release = e.hold(workers["LcSpread"]...)
+	a, b := e.lcAsyncHost("/", "spread.example"), e.lcAsyncHost("/", "spread.example")
 	waitFor(t, 5*time.Second, "two requests in flight on LcSpread", func() error {
-		if f := strings.Fields(e.run("list", "request", "/apppool.name:LcSpread", "/text:wp.name")); len(f) != 2 {
+		if f := strings.Fields(e.run("list", "request", "/apppool.name:LcSpread", "/text:wp.name")); len(f) != 2 || slices.Contains(f, "queued") {
 			return fmt.Errorf("list request shows workers %v", f)
 		}
 		return nil
 	})
+	release()
 	ra := e.lcAwait(a, "first concurrent request to LcSpread", 10*time.Second)
 	rb := e.lcAwait(b, "second concurrent request to LcSpread", 10*time.Second)
-	if ra.code != 200 || rb.code != 200 || !strings.Contains(ra.body, "pool=LcSpread") || ra.took < 400*time.Millisecond {
-		t.Fatalf("concurrent requests: %d %q in %s / %d %q, want 200s from LcSpread after 500 ms\n%s", ra.code, ra.body, ra.took, rb.code, rb.body, e.log())
+	if ra.code != 200 || rb.code != 200 || !strings.Contains(ra.body, "pool=LcSpread") {
+		t.Fatalf("concurrent requests: %d %q in %s / %d %q, want 200s from LcSpread\n%s", ra.code, ra.body, ra.took, rb.code, rb.body, e.log())
 	}
 	if ra.pid() == rb.pid() {
 		t.Errorf("two concurrent requests to LcSpread were both served by pid %d (in %s and %s; workers %v), want the least busy worker for each\n%s", ra.pid(), ra.took, rb.took, e.workers("LcSpread"), e.log())
@@ -528,20 +557,26 @@ func TestLifecycleWebGarden(t *testing.T) {
 }
 
 // TestLifecycleQueueFull: with one worker of one request and a queue of
-// 10, a burst of 30 requests gets exactly 1 served at once + 10 queued
-// (all 200 in the end) and 19 refused at once with 503, Retry-After and
-// X-Poolctl-Reason: QueueFull.
+// 10, a burst of 30 requests gets exactly 1 on the worker + 10 queued (all
+// 200 in the end) and 19 refused with 503, Retry-After and
+// X-Poolctl-Reason: QueueFull. The worker is held (SIGSTOP) until the
+// refusals have come, so that no slot frees during the burst however slow
+// the machine is.
 func TestLifecycleQueueFull(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("LcQueue", "/", "/queueLength:10", "/processModel.maxProcesses:1", "/processModel.maxConcurrentRequests:1")
 	e.startHost()
-	e.lcServe("/", "LcQueue") // the worker runs before the burst
+	pid := e.lcServe("/", "LcQueue") // the worker runs before the burst
+	release := e.hold(pid)
 
-	const n, sleep = 30, 1500 * time.Millisecond
+	const n = 30
 	burst := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	defer burst.CloseIdleConnections()
 	results := make([]lcResult, n)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answered := 0
 	gate := make(chan struct{})
 	start := time.Now()
 	for i := range n {
@@ -549,14 +584,18 @@ func TestLifecycleQueueFull(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			results[i] = lcFetch(burst, e.url(fmt.Sprintf("/sleep?ms=%d", sleep.Milliseconds())))
+			r := lcFetch(burst, e.url("/"))
+			mu.Lock()
+			results[i] = r
+			answered++
+			mu.Unlock()
 		}()
 	}
 	close(gate)
 
-	// While the first request is in flight the pool holds exactly one
-	// request on the worker and 10 in the queue.
-	waitFor(t, 5*time.Second, "1 in flight + 10 queued", func() error {
+	// While the worker is held the pool holds exactly one request on it
+	// and 10 in the queue, and the other 19 have been answered.
+	waitFor(t, 5*time.Second, "1 in flight + 10 queued, 19 answered", func() error {
 		out := e.run("list", "request", "/apppool.name:LcQueue", "/text:wp.name")
 		f := strings.Fields(out)
 		queued := 0
@@ -565,47 +604,41 @@ func TestLifecycleQueueFull(t *testing.T) {
 				queued++
 			}
 		}
-		if len(f) != 11 || queued != 10 {
-			return fmt.Errorf("list request shows %q", out)
+		mu.Lock()
+		a := answered
+		mu.Unlock()
+		if len(f) != 11 || queued != 10 || a != n-11 {
+			return fmt.Errorf("list request shows %q; %d answered", out, a)
 		}
 		return nil
 	})
+	releasedAt := time.Now()
+	release()
 
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(40 * time.Second):
-		t.Fatalf("the burst did not finish within 40s\n%s", e.log())
+	case <-time.After(guard(40 * time.Second)):
+		t.Fatalf("the burst did not finish\n%s", e.log())
 	}
 	var ok, full []lcResult
-	firstOK := time.Time{}
 	for i, r := range results {
 		switch {
 		case r.err != nil:
 			t.Errorf("request %d: %v", i, r.err)
 		case r.code == 200:
 			ok = append(ok, r)
-			if firstOK.IsZero() || r.at.Before(firstOK) {
-				firstOK = r.at
+			if r.at.Before(releasedAt) {
+				t.Errorf("request %d: 200 at %s, before the held worker was released at %s", i, r.at.Sub(start), releasedAt.Sub(start))
 			}
 		case r.code == 503:
 			full = append(full, r)
-			if r.took > time.Second {
-				t.Errorf("request %d: 503 after %s, want it at once", i, r.took)
-			}
 			if r.hdr.Get("Retry-After") == "" || r.hdr.Get("X-Poolctl-Reason") != "QueueFull" {
 				t.Errorf("request %d: 503 with Retry-After=%q X-Poolctl-Reason=%q, want both (QueueFull)", i, r.hdr.Get("Retry-After"), r.hdr.Get("X-Poolctl-Reason"))
 			}
 		default:
 			t.Errorf("request %d: %d %q, want 200 (accepted) or 503 (refused)", i, r.code, r.body)
-		}
-	}
-	// Every refusal came before any slot freed (the first 200), so the
-	// whole burst met a busy worker: exactly 1 + queueLength were accepted.
-	for _, r := range full {
-		if !firstOK.IsZero() && r.at.After(firstOK) {
-			t.Fatalf("a 503 came %s after the burst started, after the first 200 (%s): the burst was too slow to test the bound", r.at.Sub(start), firstOK.Sub(start))
 		}
 	}
 	t.Logf("burst of %d: %d served, %d refused; refusals within %s", n, len(ok), len(full), lcMaxTook(full))
@@ -627,6 +660,7 @@ func lcMaxTook(rs []lcResult) time.Duration {
 // request fail with 503 (N/A) at once; one that never gets ready fails it
 // after startupTimeLimit with event 5012, and is killed.
 func TestLifecycleStartupFailure(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("LcCrashStart", "/crash", "/+environmentVariables.[name='TW_EXIT_AT_START',value='3']")
 	e.addTestPool("LcHang", "/hang", "/+environmentVariables.[name='TW_READY_DELAY',value='30s']")
@@ -639,11 +673,12 @@ func TestLifecycleStartupFailure(t *testing.T) {
 	if code != 503 || hdr.Get("X-Poolctl-Reason") != "N/A" || hdr.Get("Retry-After") == "" {
 		t.Fatalf("worker exiting at start: %d %q reason %q Retry-After %q, want 503 N/A with Retry-After\n%s", code, body, hdr.Get("X-Poolctl-Reason"), hdr.Get("Retry-After"), e.log())
 	}
-	if took > 3*time.Second {
-		t.Errorf("503 for a worker that exits at start took %s, want it promptly (not after startupTimeLimit 20s)", took)
-	}
 	t.Logf("worker exiting at start: 503 after %s: %s", took, strings.TrimSpace(body))
 	e.lcWaitEvent("LcCrashStart", 5009, 0, 2*time.Second)
+	// Promptly: from the exit (5009), not after startupTimeLimit (5012).
+	if i := lcFindEvent(e.lcEvents("LcCrashStart"), 5012, 0); i >= 0 {
+		t.Errorf("a start-up time-out (5012) for a worker that exits at start: the request waited for startupTimeLimit\n%+v", e.lcEvents("LcCrashStart"))
+	}
 
 	start = time.Now()
 	code, body, hdr = e.get("/hang/")
@@ -651,8 +686,8 @@ func TestLifecycleStartupFailure(t *testing.T) {
 	if code != 503 || hdr.Get("X-Poolctl-Reason") != "N/A" {
 		t.Fatalf("worker never ready: %d %q reason %q, want 503 N/A\n%s", code, body, hdr.Get("X-Poolctl-Reason"), e.log())
 	}
-	if took < 1900*time.Millisecond || took > 5*time.Second {
-		t.Errorf("503 for a worker that never gets ready took %s, want ≈ startupTimeLimit (2s)", took)
+	if took < 1900*time.Millisecond {
+		t.Errorf("503 for a worker that never gets ready took %s, want not before startupTimeLimit (2s)", took)
 	}
 	t.Logf("worker never ready: 503 after %s", took)
 	ev := e.lcWaitEvent("LcHang", 5012, 0, 2*time.Second)
@@ -674,6 +709,7 @@ func TestLifecycleStartupFailure(t *testing.T) {
 // worker is gone before its replacement starts, and a request sent in
 // between waits in the queue and gets 200 from the new worker.
 func TestLifecycleNoOverlapRecycle(t *testing.T) {
+	t.Parallel()
 	const pool = "LcRotate"
 	e := newHostEnv(t)
 	e.addTestPool(pool, "/", "/recycling.disallowOverlappingRotation:true")
@@ -681,8 +717,10 @@ func TestLifecycleNoOverlapRecycle(t *testing.T) {
 	old := e.lcServe("/", pool)
 	hostPID := e.host.Process.Pid
 
-	// Keep the old worker busy for a second, so the recycle has to drain it.
-	busy := e.lcAsync("/sleep?ms=1000")
+	// Keep the old worker busy (held with SIGSTOP) so the recycle has to
+	// drain it, until the test has seen the drain and the queued request.
+	release := e.hold(old)
+	busy := e.lcAsync("/")
 	waitFor(t, 5*time.Second, "the slow request on the old worker", func() error {
 		if out := strings.TrimSpace(e.run("list", "request", "/apppool.name:"+pool, "/text:wp.name")); out != strconv.Itoa(old) {
 			return fmt.Errorf("list request shows %q", out)
@@ -700,7 +738,7 @@ func TestLifecycleNoOverlapRecycle(t *testing.T) {
 	samples := make(chan []sample, 1)
 	go func() {
 		var got []sample
-		deadline := time.After(20 * time.Second)
+		deadline := time.After(guard(20 * time.Second))
 		for {
 			select {
 			case <-stop:
@@ -736,12 +774,13 @@ func TestLifecycleNoOverlapRecycle(t *testing.T) {
 	})
 	during := e.lcAsync("/")
 	waitFor(t, 5*time.Second, "the request sent during the recycle queued", func() error {
-		out := e.run("list", "request", "/apppool.name:"+pool, "/url:/", "/text:wp.name")
-		if strings.TrimSpace(out) != "queued" {
-			return fmt.Errorf("list request /url:/ shows %q", out)
+		out := strings.Fields(e.run("list", "request", "/apppool.name:"+pool, "/url:/", "/text:wp.name"))
+		if !slices.Equal(out, []string{strconv.Itoa(old), "queued"}) && !slices.Equal(out, []string{"queued", strconv.Itoa(old)}) {
+			return fmt.Errorf("list request /url:/ shows %q, want the held request on %d and one queued", out, old)
 		}
 		return nil
 	})
+	release()
 
 	rb := e.lcAwait(busy, "the request on the old worker", 15*time.Second)
 	if rb.code != 200 || rb.pid() != old {
@@ -752,8 +791,8 @@ func TestLifecycleNoOverlapRecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("recycle apppool: %v\n%s\n%s", err, recycleOut, e.log())
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("recycle apppool did not return within 20s\n%s", e.log())
+	case <-time.After(guard(20 * time.Second)):
+		t.Fatalf("recycle apppool did not return\n%s", e.log())
 	}
 	rd := e.lcAwait(during, "the request sent during the recycle", 15*time.Second)
 	close(stop)
@@ -771,9 +810,11 @@ func TestLifecycleNoOverlapRecycle(t *testing.T) {
 			overlap++
 		}
 	}
+	// The samples are a second look; the order of the events below is
+	// the check that holds however few of them a busy machine allowed.
 	t.Logf("%d samples of the pool's processes during the recycle, %d with both workers", len(got), overlap)
-	if len(got) < 10 {
-		t.Fatalf("only %d samples taken during the recycle", len(got))
+	if len(got) == 0 {
+		t.Fatalf("no sample taken during the recycle")
 	}
 	if overlap > 0 {
 		t.Errorf("the old worker %d and a new one ran at the same time in %d samples", old, overlap)
@@ -789,6 +830,7 @@ func TestLifecycleNoOverlapRecycle(t *testing.T) {
 // replaces the worker (event 5080); a live setting does not; nor does any
 // change with disallowRotationOnConfigChange.
 func TestLifecycleConfigChangeRecycle(t *testing.T) {
+	t.Parallel()
 	const pool = "LcConfig"
 	e := newHostEnv(t)
 	e.addTestPool(pool, "/")
@@ -856,15 +898,19 @@ func TestLifecycleConfigChangeRecycle(t *testing.T) {
 // TestLifecycleListRequest: `list request` shows a request in flight with
 // its worker, and filters by elapsed time.
 func TestLifecycleListRequest(t *testing.T) {
+	t.Parallel()
 	const pool = "LcRequests"
 	e := newHostEnv(t)
 	e.addTestPool(pool, "/")
 	e.startHost()
 	pid := e.lcServe("/", pool)
-	slow := e.lcAsync("/sleep?ms=2000")
+	// The worker is held (SIGSTOP): the request stays in flight until the
+	// test has looked at it.
+	release := e.hold(pid)
+	slow := e.lcAsync("/sleep?ms=20")
 	waitFor(t, 5*time.Second, "the slow request listed with /elapsed:500", func() error {
 		out := e.run("list", "request", "/elapsed:500", "/text:url")
-		if strings.TrimSpace(out) != "/sleep?ms=2000" {
+		if strings.TrimSpace(out) != "/sleep?ms=20" {
 			return fmt.Errorf("list request /elapsed:500 /text:url = %q", out)
 		}
 		return nil
@@ -872,12 +918,13 @@ func TestLifecycleListRequest(t *testing.T) {
 	if out := strings.TrimSpace(e.run("list", "request", "/apppool.name:"+pool, "/text:wp.name")); out != strconv.Itoa(pid) {
 		t.Errorf("list request /apppool.name:%s /text:wp.name = %q, want the worker pid %d", pool, out, pid)
 	}
-	if out := e.run("list", "request", "/apppool.name:"+pool); !strings.Contains(out, "/sleep?ms=2000") || !strings.Contains(out, strconv.Itoa(pid)) {
+	if out := e.run("list", "request", "/apppool.name:"+pool); !strings.Contains(out, "/sleep?ms=20") || !strings.Contains(out, strconv.Itoa(pid)) {
 		t.Errorf("list request /apppool.name:%s = %q, want the URL and pid %d", pool, out, pid)
 	}
 	if out := e.run("list", "request", "/elapsed:60000"); strings.TrimSpace(out) != "" {
 		t.Errorf("list request /elapsed:60000 = %q, want nothing", out)
 	}
+	release()
 	r := e.lcAwait(slow, "the slow request", 10*time.Second)
 	if r.code != 200 {
 		t.Fatalf("slow request: %d %q %v", r.code, r.body, r.err)
@@ -890,6 +937,7 @@ func TestLifecycleListRequest(t *testing.T) {
 // TestLifecycleTcpLevel: a stopped pool with loadBalancerCapabilities
 // TcpLevel resets the connection instead of answering 503.
 func TestLifecycleTcpLevel(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("LcTcp", "/", "/failure.loadBalancerCapabilities:TcpLevel")
 	e.startHost()
@@ -903,15 +951,13 @@ func TestLifecycleTcpLevel(t *testing.T) {
 	if !errors.Is(r.err, syscall.ECONNRESET) && !errors.Is(r.err, io.EOF) && !errors.Is(r.err, io.ErrUnexpectedEOF) {
 		t.Errorf("error %v, want a connection reset or EOF", r.err)
 	}
-	if r.took > 3*time.Second {
-		t.Errorf("the reset took %s, want it at once", r.took)
-	}
-	t.Logf("TcpLevel refusal: %v", r.err)
+	t.Logf("TcpLevel refusal after %s: %v", r.took.Round(time.Millisecond), r.err)
 }
 
 // TestLifecycleGracefulShutdown: SIGTERM lets a request in flight finish
 // with 200, then the host exits 0 and no worker survives it.
 func TestLifecycleGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	const pool = "LcShutdown"
 	e := newHostEnv(t)
 	e.addTestPool(pool, "/", "/processModel.maxProcesses:2", "/startMode:AlwaysRunning")
@@ -923,6 +969,9 @@ func TestLifecycleGracefulShutdown(t *testing.T) {
 		}
 		return nil
 	})
+	// The workers are held (SIGSTOP) until the request is seen on one;
+	// released, it sleeps 1.5 s there, and SIGTERM comes right away.
+	release := e.hold(pids...)
 	slow := e.lcAsync("/sleep?ms=1500")
 	waitFor(t, 5*time.Second, "the slow request in flight", func() error {
 		out := strings.TrimSpace(e.run("list", "request", "/apppool.name:"+pool, "/text:wp.name"))
@@ -931,6 +980,7 @@ func TestLifecycleGracefulShutdown(t *testing.T) {
 		}
 		return nil
 	})
+	release()
 	start := time.Now()
 	if err := e.host.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -945,8 +995,8 @@ func TestLifecycleGracefulShutdown(t *testing.T) {
 		if err != nil {
 			t.Fatalf("host exited with %v after SIGTERM, want 0\n%s", err, e.log())
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("host did not exit within 15s of SIGTERM\n%s", e.log())
+	case <-time.After(guard(15 * time.Second)):
+		t.Fatalf("host did not exit after SIGTERM\n%s", e.log())
 	}
 	t.Logf("host exited %s after SIGTERM", time.Since(start))
 	evs := e.lcEvents(pool)
@@ -973,6 +1023,7 @@ func TestLifecycleGracefulShutdown(t *testing.T) {
 // starts a worker again up to maxProcesses instead of running on fewer
 // workers for good.
 func TestLifecycleGardenRefill(t *testing.T) {
+	t.Parallel()
 	const pool = "LcRefill"
 	e := newHostEnv(t)
 	e.addTestPool(pool, "/", "/processModel.maxProcesses:2", "/processModel.maxConcurrentRequests:1", "/processModel.idleTimeout:00:00:02")

@@ -24,6 +24,7 @@ import (
 var reqLine = regexp.MustCompile(`^testworker: pid=\d+ worker=\d+ pool=LgPool GET /(?:\?n=(\d+)|health|\?mark=[a-z0-9-]+)$`)
 
 func TestWorkerLogRotatesAndReopensOnSIGUSR1(t *testing.T) {
+	t.Parallel()
 	const maxSize, keep = 4096, 2
 	e := newHostEnv(t)
 	e.addTestPool("LgPool", "/", "/+environmentVariables.[name='TW_LOG_REQUESTS',value='1']", "/startMode:AlwaysRunning")

@@ -68,6 +68,7 @@ next:
 // run, then checks that the counters match what was sent, by status class
 // and by pool, and that a removed pool's series go away.
 func TestMetricsCountRequests(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("A", "/")
 	e.addTestPool("B", "/b")

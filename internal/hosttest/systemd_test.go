@@ -94,6 +94,7 @@ func notifySocket(t *testing.T) (env string, msgs <-chan string) {
 // waitMsg returns the first message that has the line want, within d.
 func waitMsg(t *testing.T, msgs <-chan string, want string, d time.Duration) string {
 	t.Helper()
+	d = guard(d)
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
@@ -117,6 +118,7 @@ func waitMsg(t *testing.T, msgs <-chan string, want string, d time.Duration) str
 // (a request right after it succeeds, with no retry), with a status and
 // the host's pid; SIGTERM brings STOPPING=1.
 func TestSystemdNotifyReadyAndStopping(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("Sd", "/")
 	env, msgs := notifySocket(t)
@@ -145,6 +147,7 @@ func TestSystemdNotifyReadyAndStopping(t *testing.T) {
 // socket moved away the check fails for real and the pings stop, and they
 // resume once it is back.
 func TestSystemdWatchdog(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	env, msgs := notifySocket(t)
 	e.launchSystemdHost([]string{env, "WATCHDOG_USEC=200000"}, nil, false)
@@ -196,6 +199,7 @@ func TestSystemdWatchdog(t *testing.T) {
 // refused, every request gets 200, and requests sent while no host ran
 // waited in the socket's backlog.
 func TestSystemdSocketActivationRestart(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -254,7 +258,7 @@ func TestSystemdSocketActivationRestart(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			deadline := time.Now().Add(30 * time.Second)
+			deadline := time.Now().Add(guard(30 * time.Second))
 			for i := 0; i < 2000 && time.Now().Before(deadline); i++ {
 				select {
 				case <-stop:
@@ -294,7 +298,7 @@ func TestSystemdSocketActivationRestart(t *testing.T) {
 	}
 	select {
 	case <-e.hostDone:
-	case <-time.After(30 * time.Second):
+	case <-time.After(guard(30 * time.Second)):
 		t.Fatalf("the first host did not stop\n%s", e.log())
 	}
 	gapStart := time.Now()

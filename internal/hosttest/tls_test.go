@@ -105,6 +105,7 @@ func tlsOne(h map[string][]string, k string) string {
 // client in X-Forwarded-For and the client's Host header unchanged; on the
 // http binding the worker sees proto http and the Host unchanged too.
 func TestHTTPSBinding(t *testing.T) {
+	t.Parallel()
 	e := newHostEnv(t)
 	e.addTestPool("P", "/")
 	cert, certFile, keyFile := tlsSelfSigned(t, e.dir, "localhost", "localhost")

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -16,6 +18,10 @@ const DefaultMode os.FileMode = 0o640
 
 // ErrClosed is returned by a File's methods after Close.
 var ErrClosed = errors.New("logfile: closed")
+
+// ErrNotRegular is returned when a log path names something other than a
+// regular file (a FIFO, a device, a directory).
+var ErrNotRegular = errors.New("not a regular file: refused")
 
 // Options say when a File rotates and how many rotated files it keeps.
 type Options struct {
@@ -26,6 +32,10 @@ type Options struct {
 	Header  func() []byte // optional: written at the start of every new, empty file (e.g. W3C #Fields lines)
 	// Now is the clock used for age rotation; nil means time.Now.
 	Now func() time.Time
+	// Logger is where failed writes are reported, once when the file
+	// starts failing and once when it works again (failures.go); nil
+	// means slog.Default().
+	Logger *slog.Logger
 }
 
 // File is a rotating, append-only log file. Its methods are safe for
@@ -50,6 +60,9 @@ type File struct {
 	born       time.Time
 	owner      *owner // set by SetOwner: every new file is given to it
 	closed     bool
+	partial    bool // the file ends in a partial line a failed cut left: write a newline first
+	failing    bool // the last write failed (reported once: failures.go)
+	write      func(*os.File, []byte) (int, error)
 }
 
 type owner struct{ uid, gid int }
@@ -69,7 +82,12 @@ func Open(path string, opts Options) (*File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create log directory: %w", err)
 	}
-	l := &File{path: path, opts: opts}
+	l := &File{path: path, opts: opts, write: osWrite}
+	stats.mu.Lock()
+	if stats.m[path] == nil {
+		stats.m[path] = &Stat{Path: path}
+	}
+	stats.mu.Unlock()
 	if err := l.openLocked(); err != nil {
 		return nil, err
 	}
@@ -82,14 +100,21 @@ func (l *File) Path() string { return l.path }
 // openLocked opens (or creates) the current file, learns its size and age,
 // applies the owner and writes the header into an empty file.
 func (l *File) openLocked() error {
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, l.opts.Mode)
+	// Never through a symbolic link, and never a FIFO or device: the file
+	// may be handed to a worker's uid below, and its directory may be one
+	// that less trusted users can write to.
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, l.opts.Mode)
 	if err != nil {
-		return fmt.Errorf("open log %s: %w", l.path, err)
+		return fmt.Errorf("open log %s (a symbolic link is refused): %w", l.path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("open log %s: %w", l.path, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return fmt.Errorf("open log %s: %w", l.path, ErrNotRegular)
 	}
 	if l.owner != nil {
 		if err := applyOwner(f, *l.owner, l.opts.Mode); err != nil {
@@ -98,6 +123,9 @@ func (l *File) openLocked() error {
 		}
 	}
 	l.f, l.size, l.headerSize = f, st.Size(), 0
+	if l.size == 0 {
+		l.partial = false // a new file: no partial line to end
+	}
 	if l.size > 0 {
 		l.born = birthTime(f, st)
 		return nil
@@ -121,7 +149,9 @@ func (l *File) openLocked() error {
 // nothing but its header is never rotated, so one write larger than
 // MaxSize goes whole into a fresh file. When the rotation fails p still
 // goes to the file at the path (the rotation is retried by the next
-// write) and the rotation's error is returned with n = len(p).
+// write) and the rotation's error is returned with n = len(p). A write
+// that fails leaves no partial line: what it wrote past the last complete
+// line of p is cut back, and n counts only the bytes kept.
 func (l *File) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -134,11 +164,12 @@ func (l *File) Write(p []byte) (int, error) {
 	}
 	if l.f == nil {
 		if err := l.openLocked(); err != nil {
+			l.noteLocked(p, 0, err)
 			return 0, errors.Join(rerr, err)
 		}
 	}
-	n, err := l.f.Write(p)
-	l.size += int64(n)
+	n, err := l.writeWholeLocked(p)
+	l.noteLocked(p, n, err)
 	if err != nil {
 		return n, errors.Join(rerr, fmt.Errorf("write log %s: %w", l.path, err))
 	}

@@ -23,6 +23,7 @@
 package proc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,6 +74,16 @@ type Spec struct {
 	// Credential runs the process as this uid/gid/groups; nil runs it as
 	// the host. Switching identity needs root (or CAP_SETUID/CAP_SETGID).
 	Credential *syscall.Credential
+	// ExtraFiles are open files the process inherits as fds 3, 4, ... (a
+	// listening socket, the program itself for /proc/self/fd/N); the
+	// caller closes its copies after Start.
+	ExtraFiles []*os.File
+	// Arg0 is argv[0]; "" means Path.
+	Arg0 string
+	// CgroupFD, when > 0, is an open cgroup v2 directory the process is
+	// started in (clone3 CLONE_INTO_CGROUP, Linux ≥ 5.7), so that it is
+	// born there and cannot fork before being placed.
+	CgroupFD int
 }
 
 // Process is a started process in its own process group; the group id is
@@ -114,7 +125,7 @@ func Start(spec Spec) (*Process, error) {
 	}
 	cmd := &exec.Cmd{
 		Path:   path,
-		Args:   append([]string{spec.Path}, spec.Args...),
+		Args:   append([]string{cmp.Or(spec.Arg0, spec.Path)}, spec.Args...),
 		Dir:    spec.Dir,
 		Env:    env,
 		Stdout: spec.Stdout,
@@ -124,7 +135,11 @@ func Start(spec Spec) (*Process, error) {
 			Pdeathsig:  syscall.SIGKILL,
 			Credential: spec.Credential,
 		},
-		WaitDelay: ioDrainLimit,
+		WaitDelay:  ioDrainLimit,
+		ExtraFiles: spec.ExtraFiles,
+	}
+	if spec.CgroupFD > 0 {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, spec.CgroupFD
 	}
 	p := &Process{cmd: cmd, done: make(chan struct{})}
 	started := make(chan error, 1)

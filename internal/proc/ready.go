@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,14 +52,46 @@ var checkClient = &http.Client{
 	},
 }
 
-// WaitReady waits until addr ("127.0.0.1:port") accepts a TCP connection,
-// or, with a non-empty pingPath, until `GET http://addr<pingPath>` answers
-// 2xx or 3xx. It polls with a short backoff (start 2 ms, doubling, cap 50
-// ms) until ctx is done, returns early with an error wrapping ErrExited if
-// exited is closed (the process died; nil means never), and wraps ErrNotReady
-// and ctx's error, with the last failure, when ctx is done first. Without a
-// deadline in ctx, DefaultStartupTimeLimit applies.
+// TCPCheck is the pingPath that asks for the TCP-only check: the worker is
+// healthy when it accepts a connection, even if it never answers (the
+// default before hang detection; a suspended process still passes it).
+const TCPCheck = "tcp:"
+
+// WaitReady waits until a health check of addr ("127.0.0.1:port") passes:
+// see [Check] for what pingPath selects. It polls with a short backoff
+// (start 2 ms, doubling, cap 50 ms) until ctx is done, returns early with an
+// error wrapping ErrExited if exited is closed (the process died; nil means
+// never), and wraps ErrNotReady and ctx's error, with the last failure, when
+// ctx is done first. Without a deadline in ctx, DefaultStartupTimeLimit
+// applies. It does not prove who listens on addr: [Process.WaitReady] does.
 func WaitReady(ctx context.Context, addr, pingPath string, exited <-chan struct{}) error {
+	return waitReady(ctx, addr, pingPath, exited, nil)
+}
+
+// WaitReady is the package's [WaitReady] for this process: it ends early
+// when the process exits, and before each check it proves that every socket
+// listening on addr's port belongs to this process, a process of its group
+// or one of its descendants (listeners from sock_diag, or /proc/net/tcp{,6},
+// and their holders from /proc/<pid>/fd; owner.go).
+// While nothing listens, nothing is sent; while another process listens on
+// the port, the check fails with an error wrapping ErrNotOwner and nothing
+// is sent to it either, so an answer from someone else's listener can never
+// make the worker ready. addr must be 127.0.0.1:port.
+func (p *Process) WaitReady(ctx context.Context, addr, pingPath string) error {
+	_, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("wait for %s: %w", addr, err)
+	}
+	port, err := strconv.Atoi(ps)
+	if err != nil {
+		return fmt.Errorf("wait for %s: port %q: %w", addr, ps, err)
+	}
+	return waitReady(ctx, addr, pingPath, p.Done(), func() error { return checkOwner(p.Pid, port) })
+}
+
+// waitReady is WaitReady with an optional proof of ownership run before
+// each check.
+func waitReady(ctx context.Context, addr, pingPath string, exited <-chan struct{}, owner func() error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultStartupTimeLimit)
@@ -95,7 +128,13 @@ func WaitReady(ctx context.Context, addr, pingPath string, exited <-chan struct{
 			return notReadyError(ctx, addr, start, checks, lastErr)
 		}
 		checks++
-		err := Check(runCtx, addr, pingPath)
+		var err error
+		if owner != nil {
+			err = owner()
+		}
+		if err == nil {
+			err = Check(runCtx, addr, pingPath)
+		}
 		if err == nil {
 			return nil
 		}
@@ -145,16 +184,24 @@ func notReadyError(ctx context.Context, addr string, start time.Time, checks int
 		addr, ErrNotReady, elapsed, checks, ctx.Err(), lastErr)
 }
 
-// Check performs one health check (TCP connect, or with a non-empty pingPath
-// an HTTP GET that must answer 2xx or 3xx) with the timeout carried by ctx;
-// without a deadline in ctx, DefaultCheckTimeout applies.
+// Check performs one health check with the timeout carried by ctx (without
+// a deadline in ctx, DefaultCheckTimeout applies). pingPath selects it:
+//
+//   - "" (the default): the alive check (see [CheckAlive]): GET / where any
+//     reaction of the worker counts, so that a hung worker fails it.
+//   - [TCPCheck] ("tcp:"): a TCP connect; a worker whose kernel accepts the
+//     connection passes, even if the process is stopped or hung.
+//   - a path starting with /: GET pingPath, which must answer 2xx or 3xx.
 func Check(ctx context.Context, addr, pingPath string) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultCheckTimeout)
 		defer cancel()
 	}
-	if pingPath == "" {
+	switch pingPath {
+	case "":
+		return CheckAlive(ctx, addr)
+	case TCPCheck:
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
@@ -184,20 +231,4 @@ func Check(ctx context.Context, addr, pingPath string) error {
 		return fmt.Errorf("check GET %s: status %s", url, resp.Status)
 	}
 	return nil
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago (listen
-// on 127.0.0.1:0, close). The caller passes it to the worker as $PORT;
-// another process may take it meanwhile, which the worker reports by
-// failing to listen.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	if err := ln.Close(); err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	return port, nil
 }

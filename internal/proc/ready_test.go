@@ -20,10 +20,7 @@ func TestWaitReady(t *testing.T) {
 	for _, pingPath := range []string{"", "/health", "/"} {
 		t.Run("path="+pingPath, func(t *testing.T) {
 			t.Parallel()
-			port, err := FreePort()
-			if err != nil {
-				t.Fatal(err)
-			}
+			port := reservePort(t)
 			// The delay makes WaitReady poll a few times first.
 			p, err := Start(Spec{Path: sleeper(t), Args: []string{"-listen", strconv.Itoa(port), "-listen-delay", "150ms"}})
 			if err != nil {
@@ -45,14 +42,11 @@ func TestWaitReady(t *testing.T) {
 
 func TestWaitReadyBadStatusTimesOut(t *testing.T) {
 	t.Parallel()
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := reservePort(t)
 	p, _ := startSleeper(t, "-listen", strconv.Itoa(port))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err = WaitReady(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "/missing", p.Done())
+	err := WaitReady(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "/missing", p.Done())
 	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("WaitReady = %v, want ErrNotReady mentioning the 404", err)
 	}
@@ -182,20 +176,15 @@ func TestCheckTimeout(t *testing.T) {
 	}
 }
 
-func TestFreePort(t *testing.T) {
-	t.Parallel()
-	port, err := FreePort()
+// reservePort leases a loopback port for the rest of the test.
+func reservePort(t *testing.T) int {
+	t.Helper()
+	l, err := HostPorts.Reserve()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if port <= 0 || port > 65535 {
-		t.Fatalf("FreePort = %d", port)
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		t.Fatalf("listen on the free port: %v", err)
-	}
-	_ = ln.Close()
+	t.Cleanup(l.Release)
+	return l.Port
 }
 
 // closedPort returns a loopback port that refuses connections for the rest

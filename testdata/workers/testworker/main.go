@@ -2,6 +2,8 @@
 // 127.0.0.1:$PORT like any worker, and misbehaves on request:
 //
 //	TW_READY_DELAY=2s   wait before listening (a slow start)
+//	TW_WAIT_FILE=path   wait until path exists before listening (a start
+//	                    the test releases when it is ready for it)
 //	TW_EXIT_AT_START=3  exit with this code at once (a crash at start)
 //	TW_SPIN=1           burn CPU in a background goroutine for ever
 //	TW_LOG_REQUESTS=1   print one line per request to stdout
@@ -44,6 +46,9 @@ func main() {
 	}
 	if d, err := time.ParseDuration(os.Getenv("TW_READY_DELAY")); err == nil {
 		time.Sleep(d)
+	}
+	if f := os.Getenv("TW_WAIT_FILE"); f != "" {
+		waitFile(f)
 	}
 	ident := fmt.Sprintf("pid=%d worker=%s pool=%s", os.Getpid(), os.Getenv("POOLCTL_WORKER_ID"), os.Getenv("POOLCTL_APPPOOL"))
 	mux := http.NewServeMux()
@@ -141,4 +146,15 @@ func logRequests(ident string, next http.Handler) http.Handler {
 		fmt.Fprintf(os.Stdout, "testworker: %s %s %s\n", ident, r.Method, r.URL.RequestURI())
 		next.ServeHTTP(w, r)
 	})
+}
+
+// waitFile polls until path exists (TW_WAIT_FILE); the test that set it
+// creates the file and kills the worker at its end.
+func waitFile(path string) {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
