@@ -2,6 +2,7 @@ package forward
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -371,12 +372,21 @@ func (bc *bodyCopy) clientFault(err error) bool {
 // body went out): a write deadline for the backend side and, if it may be
 // blocked on the client, a read deadline for the client side. It returns
 // the copy's result; nil means the whole body was sent.
-func (bc *bodyCopy) finish(c *conn, w http.ResponseWriter) error {
+//
+// A client read that fails on its own (a body deadline, a broken
+// connection) cancels ctx inside net/http before the copy goroutine has
+// reported it, and that cancellation aborts the backend call, so finish may
+// run while the goroutine is still on its way out. The client's context,
+// read before finish sets its own deadline, tells the two apart: only a
+// copy cut short while the client was still there is "stopped" (not the
+// client's fault).
+func (bc *bodyCopy) finish(ctx context.Context, c *conn, w http.ResponseWriter) error {
 	select {
 	case err := <-bc.done:
 		return err
 	default:
 	}
+	clientFailed := ctx.Err() != nil
 	_ = c.nc.SetWriteDeadline(aLongTimeAgo)
 	rc := http.NewResponseController(w)
 	unblocked := false
@@ -385,7 +395,7 @@ func (bc *bodyCopy) finish(c *conn, w http.ResponseWriter) error {
 	}
 	err := <-bc.done
 	if unblocked {
-		bc.stopped = true
+		bc.stopped = !clientFailed
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	if err == nil {

@@ -66,7 +66,7 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 		got, err := c.readHead()
 		if err != nil {
 			if bc != nil {
-				if berr := bc.finish(c, w); bc.clientFault(berr) {
+				if berr := bc.finish(ctx, c, w); bc.clientFault(berr) {
 					// The body copy failed on the client side and closed
 					// the backend connection: that is why the read ended.
 					return false, &Error{Stage: StageWrite, Err: gone(ctx, berr)}
@@ -86,13 +86,13 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 		}
 		if s == http.StatusSwitchingProtocols {
 			if bc != nil {
-				_ = bc.finish(c, w)
+				_ = bc.finish(ctx, c, w)
 			}
 			return false, &Error{Stage: StageRead, Err: fmt.Errorf("%w: 101 to a request without Upgrade", ErrBadResponse)}
 		}
 		if informational++; informational > maxInformational {
 			if bc != nil {
-				_ = bc.finish(c, w)
+				_ = bc.finish(ctx, c, w)
 			}
 			return false, &Error{Stage: StageRead, Err: fmt.Errorf("%w: too many 1xx responses", ErrBadResponse)}
 		}
@@ -107,12 +107,12 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 	if bc != nil && !fullDuplex {
 		// The ResponseWriter cannot write while the body is read:
 		// finish (or abandon) the body first.
-		berr = bc.finish(c, w)
+		berr = bc.finish(ctx, c, w)
 		bc = nil
 	}
 	sent, err := c.relay(w, r)
 	if bc != nil {
-		berr = bc.finish(c, w)
+		berr = bc.finish(ctx, c, w)
 	}
 	if err != nil && !sent && copied.clientFault(berr) {
 		return false, &Error{Stage: StageWrite, Err: gone(ctx, berr)}

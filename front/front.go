@@ -306,6 +306,15 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 		}
 		var fe *forward.Error
 		errors.As(ferr, &fe)
+		if r.Context().Err() != nil && !errors.Is(ferr, forward.ErrRequestBody) && (fe == nil || !fe.Sent) {
+			// The client went away or gave up before an answer started
+			// (a cancelled dial looks like a refusing worker): nothing
+			// to answer, and nothing the worker did wrong, so it is
+			// neither replaced nor blamed. The access log records
+			// sc-win32-status 64 and no status.
+			f.logger.Debug("client went away before the worker answered", "pool", pool.Name(), "pid", wk.PID, "err", ferr)
+			return
+		}
 		if fe != nil && fe.Stage == forward.StageDial && attempt < 2 {
 			// Nothing reached the worker: it died or stopped listening a
 			// moment ago. Replace it and try another.

@@ -252,25 +252,17 @@ func TestHealthHungWorkerOrphaned(t *testing.T) {
 	})
 }
 
-// knownBugsEnv, set to 1, runs the tests of bugs not fixed yet.
-const knownBugsEnv = "POOLCTL_HOSTTEST_KNOWN_BUGS"
-
 // TestHealthOrphanClientGoneKeepsReplacement: a client that gives up on a
 // request held by an orphaned hung worker, after the worker's replacement
 // is ready, costs nothing but that request: the replacement stays (the
 // front must not take the cancelled retry of the request for a worker
 // that refuses connections) and serves the next request.
 //
-// It fails on the code of 2026-12-05 (front.serve retries the request
-// after its client left, and its dial, cancelled with the request, is taken
-// for a refusal: "worker refused a connection; replacing it ... operation
-// was canceled"), so it is skipped unless knownBugsEnv is 1, until front
-// checks r.Context().Err() before it retries; then drop the skip.
+// It failed before front.serve checked the client's context: the retry's
+// dial, cancelled with the request, was taken for a refusal ("worker
+// refused a connection; replacing it ... operation was canceled").
 func TestHealthOrphanClientGoneKeepsReplacement(t *testing.T) {
 	t.Parallel()
-	if os.Getenv(knownBugsEnv) != "1" {
-		t.Skipf("known bug in front.serve (a client gone is taken for a worker refusing connections); set %s=1 to run", knownBugsEnv)
-	}
 	const pool = "HcOrphanGone"
 	e := newHostEnv(t)
 	e.hcPool(pool, "/processModel.pingInterval:00:00:01", "/processModel.pingResponseTime:00:00:01", "/failure.orphanWorkerProcess:true")
