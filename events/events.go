@@ -115,6 +115,7 @@ func Open(dir string, logger *slog.Logger, opts ...Option) (*Recorder, error) {
 	}
 	f, err := logfile.Open(filepath.Join(dir, FileName), logfile.Options{
 		MaxSize: r.maxSize, MaxAge: r.maxAge, Keep: r.keep, Mode: 0o640, Now: r.now,
+		Logger: logger, // failing writes are reported there once, and their end
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open event log: %w", err)
@@ -136,7 +137,9 @@ func (r *Recorder) Record(e Event) {
 	werr := r.writeLocked(e)
 	r.mu.Unlock()
 	if werr != nil {
-		r.logger.Error("write event log", "err", werr, "event", e.ID, "pool", e.Pool)
+		// The log file reports failing writes once (and their end) at
+		// error level and counts the lines lost: per event, debug only.
+		r.logger.Debug("write event log", "err", werr, "event", e.ID, "pool", e.Pool)
 	}
 	r.logger.Info(e.Reason, "event", e.ID, "pool", e.Pool, "pid", e.PID, "worker", e.Worker)
 }
@@ -150,13 +153,10 @@ func (r *Recorder) writeLocked(e Event) error {
 		return fmt.Errorf("encode event: %w", err)
 	}
 	line = append(line, '\n')
-	n, err := r.file.Write(line)
-	if err != nil {
-		if n > 0 && n < len(line) {
-			// End the torn line so that the next event starts a line of
-			// its own; readers skip the torn one.
-			_, _ = r.file.Write([]byte{'\n'})
-		}
+	// A write the file system takes only in part is cut back to the last
+	// whole line by the log file itself (logfile.File), so no torn event
+	// line is left for the next one to merge into.
+	if _, err := r.file.Write(line); err != nil {
 		return fmt.Errorf("write event log: %w", err)
 	}
 	return nil

@@ -280,8 +280,9 @@ func TestNilRecorder(t *testing.T) {
 }
 
 // TestWriteErrorLoggedThenRecovers: when the file cannot be reopened after
-// a rotation (its directory vanished) the error is logged, the event still
-// reaches the log, and a later event reopens the file.
+// a rotation (its directory vanished) the error is logged (once, by the log
+// file, in the recorder's logger), the event still reaches the log, and a
+// later event reopens the file.
 func TestWriteErrorLoggedThenRecovers(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	var logBuf bytes.Buffer
@@ -300,7 +301,7 @@ func TestWriteErrorLoggedThenRecovers(t *testing.T) {
 	logMu.Lock()
 	logged := logBuf.String()
 	logMu.Unlock()
-	if !strings.Contains(logged, "write event log") || !strings.Contains(logged, "msg=lost") {
+	if !strings.Contains(logged, "log file write failed") || !strings.Contains(logged, "msg=lost") {
 		t.Fatalf("log does not show the write error and the event:\n%s", logged)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -306,13 +306,15 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 		}
 		var fe *forward.Error
 		errors.As(ferr, &fe)
-		if r.Context().Err() != nil && !errors.Is(ferr, forward.ErrRequestBody) && (fe == nil || !fe.Sent) {
-			// The client went away or gave up before an answer started
-			// (a cancelled dial looks like a refusing worker): nothing
-			// to answer, and nothing the worker did wrong, so it is
-			// neither replaced nor blamed. The access log records
-			// sc-win32-status 64 and no status.
-			f.logger.Debug("client went away before the worker answered", "pool", pool.Name(), "pid", wk.PID, "err", ferr)
+		if fe != nil && fe.Stage == forward.StageDial && r.Context().Err() != nil {
+			// The client went away or gave up before anything reached
+			// the worker: its dial was cancelled, which is not the
+			// worker refusing connections, so the worker is neither
+			// replaced nor blamed. Nothing is answered; the access log
+			// records sc-win32-status 64 and no status. (Only at the
+			// dial: later, the forwarder's own deadline on the client's
+			// body also ends the request's context.)
+			f.logger.Debug("client went away before its request reached a worker", "pool", pool.Name(), "pid", wk.PID, "err", ferr)
 			return
 		}
 		if fe != nil && fe.Stage == forward.StageDial && attempt < 2 {
