@@ -158,19 +158,28 @@ func parseProcCgroup(text string) (v2 string, v1 map[string]string) {
 	return v2, v1
 }
 
-// Detect finds the hierarchy to use and prepares the host's parent cgroup.
-// It returns ErrUnsupported (wrapped, with the reason) when there is none.
-func Detect() (*Root, error) {
+// readSelf reads this process's cgroup mounts and its own cgroup paths:
+// the v2 path and the v1 path of each controller.
+func readSelf() (ms []mount, own2 string, own1 map[string]string, err error) {
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+		return nil, "", nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
 	pc, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+		return nil, "", nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
-	ms := parseMountinfo(string(mi))
-	own2, own1 := parseProcCgroup(string(pc))
+	own2, own1 = parseProcCgroup(string(pc))
+	return parseMountinfo(string(mi)), own2, own1, nil
+}
+
+// Detect finds the hierarchy to use and prepares the host's parent cgroup.
+// It returns ErrUnsupported (wrapped, with the reason) when there is none.
+func Detect() (*Root, error) {
+	ms, own2, own1, err := readSelf()
+	if err != nil {
+		return nil, err
+	}
 	var why []string
 	for _, m := range ms {
 		if m.fstype != "cgroup2" {

@@ -55,16 +55,10 @@ func DetectJails(cpu *Root) (*Root, error) {
 	if cpu != nil && cpu.Version == V2 {
 		return cpu, nil
 	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	ms, own2, own1, err := readSelf()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+		return nil, err
 	}
-	pc, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
-	}
-	ms := parseMountinfo(string(mi))
-	own2, own1 := parseProcCgroup(string(pc))
 	var why []string
 	for _, m := range ms {
 		if m.fstype != "cgroup2" {
