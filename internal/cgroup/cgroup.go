@@ -467,9 +467,18 @@ func (g *Group) Remove() error {
 
 // Procs lists the pids in the group.
 func (g *Group) Procs() ([]int, error) {
-	b, err := os.ReadFile(filepath.Join(g.Dir, "cgroup.procs"))
+	pids, err := readProcs(g.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("list cgroup processes: %w", err)
+	}
+	return pids, nil
+}
+
+// readProcs reads the pids listed in dir's cgroup.procs.
+func readProcs(dir string) ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return nil, err
 	}
 	var pids []int
 	for f := range strings.FieldsSeq(string(b)) {

@@ -218,15 +218,15 @@ func groupOf(pid int) []int {
 		if err != nil || p == pid {
 			continue
 		}
-		ppid, pgrp, ok := statIDs(p)
-		if !ok {
+		st, err := readStat(p) // usage.go
+		if err != nil {
 			continue
 		}
-		if pgrp == pid {
+		if st.pgrp == pid {
 			out = append(out, p)
 			continue
 		}
-		parent[p] = ppid
+		parent[p] = st.ppid
 	}
 	// Descendants outside the group (setsid or setpgid children).
 	in := map[int]bool{pid: true}
@@ -244,24 +244,4 @@ func groupOf(pid int) []int {
 		}
 	}
 	return out
-}
-
-// statIDs reads the parent pid and process group of pid.
-func statIDs(pid int) (ppid, pgrp int, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, false
-	}
-	// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 3 {
-		return 0, 0, false
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	pgrp, err2 := strconv.Atoi(f[2])
-	return ppid, pgrp, err1 == nil && err2 == nil
 }
