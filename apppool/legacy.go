@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/poolctl/poolctl/runstate"
 	"hash/fnv"
 	"io"
 	"sort"
@@ -39,7 +40,7 @@ const legacyHighPrefix = "Legacy: High: "
 
 // InactiveState is the state the host reports for the store's pools in
 // Legacy isolation mode.
-const InactiveState = hostapi.StateInactive
+const InactiveState = runstate.PoolInactive
 
 // InactiveReason says why the store's pools do not run in Legacy mode and
 // how to bring them back.

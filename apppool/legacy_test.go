@@ -3,6 +3,7 @@ package apppool
 import (
 	"context"
 	"errors"
+	"github.com/poolctl/poolctl/runstate"
 	"log/slog"
 	"slices"
 	"strings"
@@ -166,7 +167,7 @@ func TestManagerIsolationSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Retire(ctx)
-	state := func(name string) string { return m.Pool(name).Status().State }
+	state := func(name string) string { return m.Pool(name).Status().State.String() }
 	if state("Q") != "Started" || state("P") != "Stopped" || len(m.LegacyPools()) != 0 {
 		t.Fatalf("WorkerProcess: Q %s, P %s, legacy %d; want Q started (autoStart), P stopped, no legacy pool", state("Q"), state("P"), len(m.LegacyPools()))
 	}
@@ -182,14 +183,14 @@ func TestManagerIsolationSwitch(t *testing.T) {
 		t.Errorf("Legacy: Q %s, want Stopped", state("Q"))
 	}
 	for _, st := range m.PoolStatuses() {
-		if st.State != hostapi.StateInactive || !strings.Contains(st.Reason, "isolationMode:WorkerProcess") {
+		if st.State != runstate.PoolInactive || !strings.Contains(st.Reason, "isolationMode:WorkerProcess") {
 			t.Errorf("status %+v, want Inactive and how to switch back", st)
 		}
 	}
 	if got := len(m.LegacyPools()); got != 3 {
 		t.Errorf("legacy pools %d, want 3", got)
 	}
-	if p := m.Pool(LegacyMediumPool); p == nil || p.Status().State != "Started" {
+	if p := m.Pool(LegacyMediumPool); p == nil || p.Status().State != runstate.PoolStarted {
 		t.Errorf("Medium pool %v, want started", p)
 	}
 	if len(m.Pools()) != 2 || len(m.AllPools()) != 5 {

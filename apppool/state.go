@@ -1,65 +1,35 @@
 package apppool
 
-import "fmt"
+import "github.com/poolctl/poolctl/runstate"
 
-// State is a pool's runtime state, with appcmd's names.
-type State int
+// State is a pool's run-time state (runstate.Pool).
+type State = runstate.Pool
 
-// Pool states.
+// Pool states, as the pool's own code names them.
 const (
-	Stopped State = iota
-	Starting
-	Started
-	Stopping
+	Stopped  = runstate.PoolStopped
+	Starting = runstate.PoolStarting
+	Started  = runstate.PoolStarted
+	Stopping = runstate.PoolStopping
 )
 
-var stateNames = [...]string{"Stopped", "Starting", "Started", "Stopping"}
-
-// String returns the appcmd name of the state.
-func (s State) String() string { return stateNames[s] }
-
-// transitions lists the moves the pool state machine allows.
-var transitions = map[State][]State{
-	Stopped:  {Starting},
-	Starting: {Started, Stopping, Stopped},
-	Started:  {Stopping},
-	Stopping: {Stopped},
-}
-
-// TransitionError is an illegal move of the state machine.
-type TransitionError struct {
-	Pool     string
-	From, To State
-}
-
-func (e *TransitionError) Error() string {
-	return fmt.Sprintf("apppool %q cannot go from %s to %s", e.Pool, e.From, e.To)
-}
+// TransitionError is an illegal move of the pool state machine.
+type TransitionError = runstate.PoolMoveError
 
 // canMove reports whether from → to is allowed.
-func canMove(from, to State) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
+func canMove(from, to State) bool { return from.CanMove(to) }
 
-// WorkerState is the state of one worker process.
-type WorkerState int
+// WorkerState is the state of one worker process (runstate.Worker).
+type WorkerState = runstate.Worker
 
-// Worker states.
+// Worker states, as the pool's own code names them.
 const (
-	WorkerStarting  WorkerState = iota // launched, not yet healthy
-	WorkerReady                        // serving new requests
-	WorkerSuspended                    // idle and SIGSTOPped; resumed by the next request
-	WorkerDraining                     // replaced or stopping: finishing what it holds
-	WorkerStopping                     // SIGTERM sent
-	WorkerExited                       // reaped
+	WorkerStarting  = runstate.WorkerStarting
+	WorkerReady     = runstate.WorkerReady
+	WorkerSuspended = runstate.WorkerSuspended
+	WorkerHung      = runstate.WorkerHung
+	WorkerDraining  = runstate.WorkerDraining
+	WorkerStopping  = runstate.WorkerStopping
+	WorkerOrphaned  = runstate.WorkerOrphaned
+	WorkerExited    = runstate.WorkerExited
 )
-
-var workerStateNames = [...]string{"Starting", "Ready", "Suspended", "Draining", "Stopping", "Exited"}
-
-// String names the worker state.
-func (s WorkerState) String() string { return workerStateNames[s] }

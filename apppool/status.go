@@ -10,7 +10,7 @@ import (
 // Status returns the pool's runtime state, its workers and queue.
 func (p *Pool) Status() hostapi.PoolStatus {
 	p.mu.Lock()
-	st := hostapi.PoolStatus{Name: p.name, State: p.state.String(), Reason: p.reason,
+	st := hostapi.PoolStatus{Name: p.name, State: p.state, Reason: p.reason,
 		Disabled: p.disabled, Queue: p.waiters.Len(), Served: p.served}
 	ws := p.workersLocked()
 	for _, w := range ws {
@@ -37,7 +37,7 @@ func (p *Pool) workersLocked() []*Worker {
 }
 
 func (p *Pool) workerStatusLocked(w *Worker) hostapi.WorkerStatus {
-	return hostapi.WorkerStatus{PID: w.PID, ID: w.ID, Pool: p.name, State: w.state.String(), Addr: w.Addr,
+	return hostapi.WorkerStatus{PID: w.PID, ID: w.ID, Pool: p.name, State: w.state, Addr: w.Addr,
 		Started: w.Started.UTC(), Requests: w.served, InFlight: w.inflight, Identity: w.identity}
 }
 

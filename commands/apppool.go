@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"github.com/poolctl/poolctl/runstate"
 	"strconv"
 	"strings"
 
@@ -83,10 +84,10 @@ func apppoolView() *view {
 // state the store holds.
 func poolState(o *poolObj) string {
 	if o.cfg.LegacyIsolation() {
-		return hostapi.StateInactive // pools do not run in Legacy isolation mode
+		return runstate.PoolInactive.String() // pools do not run in Legacy isolation mode
 	}
 	if o.rt != nil {
-		return o.rt.State
+		return o.rt.State.String()
 	}
 	return desiredState(o.cfg, o.pool)
 }
@@ -350,7 +351,7 @@ func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	if err != nil {
 		return err
 	}
-	want := map[bool]string{true: "Started", false: "Stopped"}[run]
+	want := map[bool]runstate.Pool{true: runstate.PoolStarted, false: runstate.PoolStopped}[run]
 	autoStart := store.PoolSchema.Field("autoStart")
 	name, legacy := id, false
 	ctx, cancel := e.withTimeout()

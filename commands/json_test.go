@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/poolctl/poolctl/runstate"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -57,9 +58,9 @@ func TestJSONTypes(t *testing.T) {
 	site := &cfg.Sites[0]
 	app := &site.Applications[0]
 	started := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
-	worker := hostapi.WorkerStatus{PID: 4242, ID: 3, Pool: "Sales", State: "Ready", Addr: "unix:/run/w.sock",
+	worker := hostapi.WorkerStatus{PID: 4242, ID: 3, Pool: "Sales", State: runstate.WorkerReady, Addr: "unix:/run/w.sock",
 		Identity: "pool-sales", Started: started, Requests: 144, InFlight: 2, PrivateKB: 2048, VirtualKB: 8192, CPUSeconds: 1.5}
-	rt := &hostapi.PoolStatus{Name: "Sales", State: "Started", Queue: 1, Served: 144, Workers: []hostapi.WorkerStatus{worker}}
+	rt := &hostapi.PoolStatus{Name: "Sales", State: runstate.PoolStarted, Queue: 1, Served: 144, Workers: []hostapi.WorkerStatus{worker}}
 	cases := []struct {
 		name string
 		v    *view

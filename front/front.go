@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/poolctl/poolctl/runstate"
 	"log/slog"
 	"net"
 	"net/http"
@@ -396,11 +397,11 @@ func (f *Front) SiteStatus(cfg *store.Config) []hostapi.SiteStatus {
 	t := f.routes.Load()
 	var out []hostapi.SiteStatus
 	for _, s := range cfg.Sites {
-		st := hostapi.SiteStatus{Name: s.Name, State: "Stopped"}
+		st := hostapi.SiteStatus{Name: s.Name, State: runstate.SiteStopped}
 		for key, pr := range t.ports {
 			for _, b := range pr.bindings {
 				if strings.EqualFold(b.site.name, s.Name) {
-					st.State = "Started"
+					st.State = runstate.SiteStarted
 					st.Listening = append(st.Listening, key.addr)
 					break
 				}

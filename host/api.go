@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/poolctl/poolctl/runstate"
 	"net/http"
 	"sort"
 	"time"
@@ -51,7 +52,7 @@ func (h *Host) routes(s *hostapi.Server) {
 		if err != nil {
 			return nil, err
 		}
-		if p.Status().State == "Stopped" {
+		if p.Status().State == runstate.PoolStopped {
 			return p.Status(), nil
 		}
 		if err := p.Stop(ctx, "an administrator stopped the pool"); err != nil {

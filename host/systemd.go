@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/poolctl/poolctl/runstate"
 	"log/slog"
 	"net"
 	"net/http"
@@ -124,7 +125,7 @@ func (h *Host) startSystemd(ctx context.Context) {
 func (h *Host) statusLine() string {
 	started := 0
 	for _, p := range h.manager.Pools() {
-		if p.Status().State == "Started" {
+		if p.Status().State == runstate.PoolStarted {
 			started++
 		}
 	}

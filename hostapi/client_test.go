@@ -3,6 +3,7 @@ package hostapi
 import (
 	"context"
 	"errors"
+	"github.com/poolctl/poolctl/runstate"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,7 @@ func TestClientDecodesReply(t *testing.T) {
 	sock := testServer(t, ServerOptions{HostUID: 0, OperatorGroup: -1}, -1, func(s *Server) {
 		s.Handle("GET /v1/apppools", Read, func(_ context.Context, r *http.Request) (any, error) {
 			got = r.Header.Get(VersionHeader)
-			return []PoolStatus{{Name: "A", State: "Started", Workers: []WorkerStatus{{PID: 42}}}}, nil
+			return []PoolStatus{{Name: "A", State: runstate.PoolStarted, Workers: []WorkerStatus{{PID: 42}}}}, nil
 		})
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -69,7 +70,7 @@ func TestClientDecodesReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pools) != 1 || pools[0].Name != "A" || pools[0].State != "Started" || len(pools[0].Workers) != 1 || pools[0].Workers[0].PID != 42 {
+	if len(pools) != 1 || pools[0].Name != "A" || pools[0].State != runstate.PoolStarted || len(pools[0].Workers) != 1 || pools[0].Workers[0].PID != 42 {
 		t.Errorf("Pools = %+v", pools)
 	}
 	if got != Version {

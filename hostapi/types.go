@@ -1,16 +1,15 @@
 package hostapi
 
-import "time"
+import (
+	"time"
 
-// StateInactive is the state of every pool of the store while the host
-// runs in Legacy (IIS 5.0) isolation mode: kept, with its settings, but
-// not running.
-const StateInactive = "Inactive"
+	"github.com/poolctl/poolctl/runstate"
+)
 
 // PoolStatus is a pool's runtime state as the host reports it.
 type PoolStatus struct {
 	Name     string         `json:"name"`
-	State    string         `json:"state"`            // Started, Starting, Stopping, Stopped
+	State    runstate.Pool  `json:"state"`            // Started, Starting, Stopping, Stopped, Inactive
 	Reason   string         `json:"reason,omitempty"` // why it is stopped
 	Disabled bool           `json:"disabled"`         // stopped by rapid-fail protection
 	Queue    int            `json:"queue"`            // requests waiting for a worker
@@ -20,17 +19,17 @@ type PoolStatus struct {
 
 // WorkerStatus is one worker process.
 type WorkerStatus struct {
-	PID       int       `json:"pid"`
-	ID        int       `json:"id"` // POOLCTL_WORKER_ID
-	Pool      string    `json:"pool"`
-	State     string    `json:"state"` // Ready, Suspended, Draining, Stopping ...
-	Addr      string    `json:"addr"`
-	Identity  string    `json:"identity"`
-	Started   time.Time `json:"started"`
-	Requests  uint64    `json:"requests"` // served so far
-	InFlight  int       `json:"inFlight"`
-	PrivateKB uint64    `json:"privateKB"`
-	VirtualKB uint64    `json:"virtualKB"`
+	PID       int             `json:"pid"`
+	ID        int             `json:"id"` // POOLCTL_WORKER_ID
+	Pool      string          `json:"pool"`
+	State     runstate.Worker `json:"state"` // Ready, Suspended, Draining, Stopping ...
+	Addr      string          `json:"addr"`
+	Identity  string          `json:"identity"`
+	Started   time.Time       `json:"started"`
+	Requests  uint64          `json:"requests"` // served so far
+	InFlight  int             `json:"inFlight"`
+	PrivateKB uint64          `json:"privateKB"`
+	VirtualKB uint64          `json:"virtualKB"`
 	// CPUSeconds is the worker's user plus system CPU time so far.
 	CPUSeconds float64 `json:"cpuSeconds"`
 }
@@ -49,8 +48,8 @@ type RequestStatus struct {
 
 // SiteStatus is a site's runtime state.
 type SiteStatus struct {
-	Name      string   `json:"name"`
-	State     string   `json:"state"`
-	Listening []string `json:"listening"` // addresses it listens on
-	Error     string   `json:"error,omitempty"`
+	Name      string        `json:"name"`
+	State     runstate.Site `json:"state"`
+	Listening []string      `json:"listening"` // addresses it listens on
+	Error     string        `json:"error,omitempty"`
 }

@@ -138,8 +138,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 func (c *collector) collectPool(ch chan<- prometheus.Metric, st hostapi.PoolStatus, s apppool.StatsSnapshot) {
 	pool := st.Name
-	state := st.State
-	if st.Disabled && state != apppool.InactiveState {
+	state := st.State.String()
+	if st.Disabled && st.State != apppool.InactiveState {
 		state = "Disabled"
 	}
 	for _, v := range poolStates {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/poolctl/poolctl/runstate"
 	"net"
 	"net/http"
 	"os"
@@ -449,7 +450,7 @@ func TestBadStoreKeepsRunningConfig(t *testing.T) {
 		}
 	}
 	sites, err := hostapi.NewClient(e.socket).Sites(ctx)
-	if err != nil || len(sites) != 1 || sites[0].State != "Started" {
+	if err != nil || len(sites) != 1 || sites[0].State != runstate.SiteStarted {
 		t.Errorf("sites with a bad store: %+v %v, want the running one", sites, err)
 	}
 

@@ -25,7 +25,7 @@ func (e *hostEnv) poolStates() (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, p := range ps {
-		out[p.Name] = p.State
+		out[p.Name] = p.State.String()
 	}
 	return out, nil
 }
