@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/store"
 )
 
