@@ -16,12 +16,7 @@ import (
 
 // routes registers the control API.
 func (h *Host) routes(s *hostapi.Server) {
-	s.Handle("POST /v1/reconcile", hostapi.Write, func(ctx context.Context, _ *http.Request) (any, error) {
-		if err := h.Reconcile(ctx); err != nil {
-			return nil, err
-		}
-		return hostapi.ReconcileResult{Warnings: h.failures.untold()}, nil
-	})
+	h.reconcileRoutes(s) // reconcile_api.go
 	s.Handle("GET /v1/apppools", hostapi.Read, func(context.Context, *http.Request) (any, error) {
 		return h.manager.PoolStatuses(), nil // Inactive in Legacy mode
 	})
