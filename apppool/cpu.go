@@ -54,13 +54,11 @@ type cpuState struct {
 	warned  string // the limit/action last reported as unenforceable
 	placed  map[int]bool
 
-	// used on the actor only
-	start    time.Time // of the current window; zero = none yet
-	used     time.Duration
+	// used on the loop only
+	win      cpuWindow             // the current resetInterval (policy_cpu.go)
 	last     map[int]time.Duration // per worker pgid, /proc accounting
 	cgLast   time.Duration
 	cgLastOK bool
-	exceeded bool
 
 	// guarded by Pool.mu
 	blockedUntil time.Time
@@ -187,7 +185,7 @@ func (p *Pool) cpuPlace(pid int) {
 
 // checkCPU applies live changes of cpu.* and accounts the pool's CPU time
 // over the current resetInterval, acting on cpu.action when it goes over
-// cpu.limit. It runs on the actor, once a second while the pool has
+// cpu.limit. It runs on the loop, once a second while the pool has
 // workers.
 func (p *Pool) checkCPU(now time.Time) {
 	p.mu.Lock()
@@ -215,22 +213,17 @@ func (p *Pool) checkCPU(now time.Time) {
 		}
 		c.mu.Unlock()
 	}
-	if limit == 0 || interval <= 0 {
-		c.start, c.used, c.exceeded = time.Time{}, 0, false
+	pol := cpuPolicy{limit: limit, interval: interval}
+	if !pol.on() {
+		c.win = cpuWindow{}
 		return
 	}
-	if c.start.IsZero() || now.Sub(c.start) >= interval {
-		c.start, c.used, c.exceeded = now, 0, false
-	}
-	c.used += p.cpuDelta(g, pids)
-	allowed := time.Duration(float64(interval) * float64(limit) / 100000)
-	if c.used <= allowed || c.exceeded {
+	if !c.win.add(pol, now, p.cpuDelta(g, pids)) {
 		return
 	}
-	c.exceeded = true
-	end := c.start.Add(interval)
+	end, allowed := c.win.start.Add(interval), pol.allowed()
 	reason := fmt.Sprintf("the pool's workers used %s of CPU time since %s, over cpu.limit %s of one CPU over %s (%s)",
-		c.used.Round(time.Millisecond), c.start.UTC().Format(time.TimeOnly), percent(limit), interval, allowed.Round(time.Millisecond))
+		c.win.used.Round(time.Millisecond), c.win.start.UTC().Format(time.TimeOnly), percent(limit), interval, allowed.Round(time.Millisecond))
 	if action != "KillW3wp" {
 		p.events.Record(events.Event{ID: events.CPULimit, Pool: p.name, Reason: reason + "; cpu.action " + action})
 		return
@@ -242,14 +235,10 @@ func (p *Pool) checkCPU(now time.Time) {
 		Reason: reason + "; cpu.action KillW3wp: its workers are stopped and requests get 503 until " + end.UTC().Format(time.TimeOnly)})
 	p.mu.Lock()
 	p.failWaiters(ErrCPULimit)
-	workers := append([]*Worker{}, p.active...)
-	drains := make([]<-chan struct{}, len(workers))
-	for i, w := range workers {
-		drains[i] = p.startDrain(w)
+	for _, w := range append([]*Worker{}, p.active...) {
+		p.retire(w, p.settings.ShutdownTimeLimit) // in the background; the loop goes on
 	}
-	grace := p.settings.ShutdownTimeLimit
 	p.mu.Unlock()
-	go p.drainAndStop(workers, drains, grace)
 }
 
 // cpuDelta returns the CPU time the pool used since the previous call:

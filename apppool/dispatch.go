@@ -20,8 +20,9 @@ type Request struct {
 
 // waiter is a queued request waiting for a worker.
 type waiter struct {
-	req *Request
-	ch  chan acquired // receives once: a worker or an error
+	req   *Request
+	ch    chan acquired // receives once: a worker or an error
+	since time.Time     // when it was queued
 }
 
 type acquired struct {
@@ -53,7 +54,7 @@ func (p *Pool) Acquire(ctx context.Context, req *Request) (*Worker, error) {
 		p.mu.Unlock()
 		return nil, ErrQueueFull
 	}
-	wt := &waiter{req: req, ch: make(chan acquired, 1)}
+	wt := &waiter{req: req, ch: make(chan acquired, 1), since: time.Now()}
 	elem := p.waiters.PushBack(wt)
 	p.mu.Unlock()
 	p.kickStart()
@@ -120,7 +121,7 @@ func (p *Pool) pick() *Worker {
 	}
 	if best != nil && best.state == WorkerSuspended {
 		if err := best.proc.Resume(); err == nil {
-			best.state = WorkerReady
+			p.setWorkerState(best, WorkerReady)
 		}
 	}
 	return best
@@ -147,6 +148,20 @@ func (p *Pool) serveWaiters() {
 	}
 }
 
+// failStaleWaiters answers the queued requests that have waited at least
+// limit with err; the others keep waiting for a worker. Called with p.mu
+// held.
+func (p *Pool) failStaleWaiters(now time.Time, limit time.Duration, err error) {
+	for e := p.waiters.Front(); e != nil; {
+		next := e.Next()
+		if wt := e.Value.(*waiter); now.Sub(wt.since) >= limit {
+			p.waiters.Remove(e)
+			wt.ch <- acquired{err: err}
+		}
+		e = next
+	}
+}
+
 // failWaiters answers every queued request with err. Called with p.mu held.
 func (p *Pool) failWaiters(err error) {
 	for p.waiters.Len() > 0 {
@@ -158,7 +173,9 @@ func (p *Pool) failWaiters(err error) {
 // addActive puts a ready worker into dispatch and serves the queue.
 // Called with p.mu held.
 func (p *Pool) addActive(w *Worker) {
-	w.state = WorkerReady
+	if !p.setWorkerState(w, WorkerReady) {
+		return
+	}
 	p.active = append(p.active, w)
 	p.serveWaiters()
 }
@@ -178,8 +195,8 @@ func (p *Pool) removeActive(w *Worker) bool {
 // once nothing is in flight on it. Called with p.mu held.
 func (p *Pool) startDrain(w *Worker) <-chan struct{} {
 	p.removeActive(w)
-	if w.state != WorkerExited {
-		w.state = WorkerDraining
+	if w.state.Alive() {
+		p.setWorkerState(w, WorkerDraining)
 	}
 	ch := make(chan struct{})
 	if w.inflight == 0 || w.state == WorkerExited {
@@ -210,9 +227,8 @@ func (p *Pool) Discard(w *Worker, why string) {
 		p.mu.Unlock()
 		return
 	}
-	drained := p.startDrain(w)
-	grace := p.settings.ShutdownTimeLimit
+	p.retire(w, p.settings.ShutdownTimeLimit) // the loop replaces it as needed
 	p.mu.Unlock()
 	p.logger.Warn("worker refused a connection; replacing it", "pool", p.name, "pid", w.PID, "err", why)
-	go p.drainOne(w, drained, grace)
+	p.kickStart()
 }

@@ -10,6 +10,7 @@ import (
 // newTestPool returns a started pool with no actor, for dispatcher tests.
 func newTestPool(queue, maxConcurrent int, workers ...*Worker) *Pool {
 	p := &Pool{name: "T", kick: make(chan struct{}, 1), state: Started, waiters: newWaiters(),
+		notes: make(chan note, 64), done: make(chan struct{}), launching: map[*Worker]struct{}{},
 		draining: map[*Worker]struct{}{}, settings: Settings{QueueLength: queue, MaxConcurrent: maxConcurrent}}
 	p.active = append(p.active, workers...)
 	return p

@@ -26,8 +26,8 @@ import (
 // on its own goroutine for each Ready worker whose last check started at
 // least pingInterval ago and has none in flight; a Suspended worker is
 // exempt. The check is bounded by pingResponseTime and its result comes
-// back to the actor on healthState.results, which the run loop selects on,
-// so a hung worker never blocks the actor. A failed check makes the worker
+// back to the loop on healthState.results, which the run loop selects on,
+// so a hung worker never blocks the loop. A failed check makes the worker
 // hung (onPing): event 5010, the worker leaves dispatch at once, a
 // replacement is started (overlapped: the hung worker still exists while
 // it starts), then the hung worker is killed with SIGKILL to its process
@@ -35,9 +35,9 @@ import (
 // (rapidfail.go).
 
 // healthState is the pool's pinging and rapid-fail bookkeeping. results
-// and pings belong to the actor; the rest is guarded by Pool.mu.
+// and pings belong to the loop; the rest is guarded by Pool.mu.
 type healthState struct {
-	results chan pingResult     // finished checks, to the actor; made on first use
+	results chan pingResult     // finished checks, to the loop; made on first use
 	pings   map[*Worker]*pingOf // per worker: when its last check started
 
 	failures []failure // recent worker failures, oldest first (Pool.mu)
@@ -75,15 +75,9 @@ func (p *Pool) checkHealth(now time.Time) {
 		h.pings = map[*Worker]*pingOf{}
 	}
 	p.mu.Lock()
-	pm := p.settings.Resolved.ProcessModel
-	enabled := p.state == Started && pm.PingingEnabled != nil && *pm.PingingEnabled
-	var interval, limit time.Duration
-	if pm.PingInterval != nil {
-		interval = pm.PingInterval.Duration()
-	}
-	if pm.PingResponseTime != nil {
-		limit = pm.PingResponseTime.Duration()
-	}
+	pol := pingPolicyOf(&p.settings)
+	pol.enabled = pol.enabled && p.state == Started
+	limit := pol.limit
 	path := p.settings.PingPath
 	seen := make(map[*Worker]bool, len(p.active))
 	var due []*Worker
@@ -102,7 +96,7 @@ func (p *Pool) checkHealth(now time.Time) {
 			st.void = st.void || st.inflight
 			continue
 		}
-		if !enabled || st.inflight || now.Add(tickSlack).Sub(st.last) < interval {
+		if !pol.due(st.last, st.inflight, now) {
 			continue
 		}
 		st.last, st.inflight, st.void = now, true, false
@@ -119,7 +113,7 @@ func (p *Pool) checkHealth(now time.Time) {
 	}
 }
 
-// ping runs one check of w and hands the result to the actor.
+// ping runs one check of w and hands the result to the loop.
 func (p *Pool) ping(results chan<- pingResult, w *Worker, path string, limit time.Duration) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
@@ -131,7 +125,7 @@ func (p *Pool) ping(results chan<- pingResult, w *Worker, path string, limit tim
 	}
 }
 
-// onPing handles a finished check on the actor: a failed check of a worker
+// onPing handles a finished check on the loop: a failed check of a worker
 // still serving makes it hung.
 func (p *Pool) onPing(r pingResult) {
 	void := false
@@ -144,6 +138,9 @@ func (p *Pool) onPing(r pingResult) {
 	}
 	p.mu.Lock()
 	f := p.settings.Resolved.Failure
+	if f == nil {
+		f = &store.Failure{}
+	}
 	orphan := f.OrphanWorkerProcess != nil && *f.OrphanWorkerProcess
 	// A worker that left dispatch meanwhile (drained, suspended, exited)
 	// is not hung; nor is one whose process has just ended: its exit is a
@@ -152,9 +149,11 @@ func (p *Pool) onPing(r pingResult) {
 		p.mu.Unlock()
 		return
 	}
-	r.w.state = WorkerDraining // its exit is expected from now on
+	p.setWorkerState(r.w, WorkerHung) // its exit is expected from now on
 	r.w.hung = true
-	if !orphan {
+	if orphan {
+		p.setWorkerState(r.w, WorkerOrphaned)
+	} else {
 		p.draining[r.w] = struct{}{}
 	}
 	p.mu.Unlock()
@@ -167,7 +166,7 @@ func (p *Pool) onPing(r pingResult) {
 		Reason: fmt.Sprintf("%s after %s; it is replaced and %s", what, r.took.Round(time.Millisecond), map[bool]string{true: "orphaned", false: "killed"}[orphan])})
 	tripped := p.noteFailure(what)
 	if !tripped {
-		p.ensureWorkers() // the overlapping replacement
+		p.launchAsync(launchFill, 0) // the overlapping replacement
 	}
 	if orphan {
 		p.orphan(w, f)
@@ -179,7 +178,12 @@ func (p *Pool) onPing(r pingResult) {
 // killHung kills a hung worker's process group at once and waits for it to
 // be reaped; its requests in flight fail.
 func (p *Pool) killHung(w *Worker) {
+	defer p.report(note{kind: noteStopped, w: w})
+	p.mu.Lock()
+	p.setWorkerState(w, WorkerStopping)
+	p.mu.Unlock()
 	_, err := w.proc.Stop(context.Background(), 0)
+	p.jailDone(w.PID)
 	w.target.Close()
 	if err != nil {
 		p.logger.Error("kill hung worker", "pool", p.name, "pid", w.PID, "err", err)

@@ -404,7 +404,8 @@ func (p *Pool) identity(s *Settings) (*Identity, error) {
 			Reason: "worker could not be launched and the pool is disabled: " + reason})
 		go func() {
 			_ = p.do(context.Background(), func() error {
-				return p.stop("disabled: "+reason+" (fix it, then start the pool)", true)
+				_, err := p.stop("disabled: "+reason+" (fix it, then start the pool)", true)
+				return err
 			})
 		}()
 		return nil, err

@@ -1,17 +1,13 @@
 package apppool
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"github.com/poolctl/poolctl/runstate"
 	"hash/fnv"
 	"io"
 	"sort"
 	"strings"
-	"sync"
 
-	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/store"
 	"github.com/poolctl/poolctl/worker"
@@ -205,9 +201,7 @@ func legacyNames(cfg *store.Config) []string {
 // runtime autoStart is kept, so that Reconfigure neither starts nor stops
 // it; Retire stops it once the routes have moved.
 func (p *Pool) masked(s Settings) Settings {
-	p.mu.Lock()
-	s.AutoStart = p.settings.AutoStart
-	p.mu.Unlock()
+	s.AutoStart = p.Settings().AutoStart
 	s.AlwaysRunning = false
 	return s
 }
@@ -219,142 +213,6 @@ func inactiveReason(legacy bool) string {
 		return InactiveReason
 	}
 	return "autoStart is false (poolctl start apppool starts it)"
-}
-
-// reconcileIsolation runs after the store's pools were reconciled: in
-// Legacy mode it creates, reconfigures and starts the synthetic pools and
-// marks those no longer needed for Retire; back in WorkerProcess mode it
-// starts the store's autoStart pools, as at host start, and marks every
-// synthetic pool for Retire. Nothing is stopped here: the front must route
-// to the new targets first.
-func (m *Manager) reconcileIsolation(ctx context.Context, cfg *store.Config) error {
-	legacy := cfg.LegacyIsolation()
-	m.mu.Lock()
-	switched := m.iso.known && m.iso.legacy != legacy
-	m.iso.known, m.iso.legacy = true, legacy
-	if m.iso.pools == nil {
-		m.iso.pools = map[string]*Pool{}
-	}
-	plans := map[string]*legacyPlan{}
-	if legacy {
-		plans = legacyPlans(cfg)
-	}
-	var added, changed []*Pool
-	settings := map[*Pool]Settings{}
-	for key, p := range m.iso.pools {
-		if _, ok := plans[key]; !ok {
-			// The front routes to it until Retire, which removes it.
-			m.iso.retire = append(m.iso.retire, p)
-		}
-	}
-	for key, pl := range plans {
-		s := legacySettings(cfg, pl)
-		if p := m.iso.pools[key]; p != nil {
-			changed = append(changed, p)
-			settings[p] = s
-			continue
-		}
-		logw, err := m.legacyLogLocked(pl.name)
-		if err != nil {
-			m.logger.Error("legacy worker log", "pool", pl.name, "err", err)
-			logw = io.Discard
-		}
-		p := newPool(s, m.launcher, m.events, m.logger, logw)
-		m.iso.pools[key] = p
-		added = append(added, p)
-		settings[p] = s
-	}
-	var stored []*Pool
-	if switched && !legacy {
-		for _, p := range m.pools {
-			stored = append(stored, p)
-		}
-	}
-	m.mu.Unlock()
-
-	if switched {
-		from, to := map[bool]string{false: "WorkerProcess", true: "Legacy"}[!legacy], map[bool]string{false: "WorkerProcess", true: "Legacy"}[legacy]
-		m.events.Record(events.Event{ID: events.IsolationModeChanged,
-			Reason: fmt.Sprintf("isolation mode switched from %s to %s; requests in flight finish where they are", from, to)})
-	}
-	var errs []error
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	note := func(err error) {
-		if err != nil && !errors.Is(err, hostapi.ErrAlreadyInState) {
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
-		}
-	}
-	for _, p := range changed {
-		wg.Add(1)
-		go func() { defer wg.Done(); note(p.Reconfigure(ctx, settings[p])) }()
-	}
-	for _, p := range added {
-		wg.Add(1)
-		go func() { defer wg.Done(); note(p.Start(ctx)) }()
-	}
-	for _, p := range stored {
-		p.mu.Lock()
-		auto := p.settings.AutoStart
-		p.mu.Unlock()
-		if !auto {
-			p.mu.Lock()
-			p.reason = inactiveReason(false)
-			p.mu.Unlock()
-			continue
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); note(p.Start(ctx)) }()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// Retire finishes a reconcile once the front routes by the new
-// configuration: synthetic pools no longer needed are closed and, in
-// Legacy mode, the store's pools are stopped. Both let the requests they
-// hold finish within their shutdownTimeLimit; requests still queued in
-// them are refused with ErrPoolStopped, which the front answers by routing
-// them again.
-func (m *Manager) Retire(ctx context.Context) {
-	m.mu.Lock()
-	old := m.iso.retire
-	m.iso.retire = nil
-	for _, p := range old {
-		if key := strings.ToLower(p.name); m.iso.pools[key] == p {
-			delete(m.iso.pools, key)
-		}
-	}
-	var stored []*Pool
-	if m.iso.legacy {
-		for _, p := range m.pools {
-			stored = append(stored, p)
-		}
-	}
-	m.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, p := range old {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.close(ctx); m.closeLog(p.name) }()
-	}
-	for _, p := range stored {
-		if p.isStopped() {
-			p.mu.Lock()
-			p.reason = InactiveReason
-			p.mu.Unlock()
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := p.Stop(ctx, InactiveReason); err != nil && !errors.Is(err, hostapi.ErrAlreadyInState) {
-				m.logger.Error("stop pool for Legacy isolation mode", "pool", p.name, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // legacyLogLocked opens a synthetic pool's worker log, under a file name

@@ -87,7 +87,7 @@ func TestIdleEventFlag(t *testing.T) {
 		w := testWorker(pr.Pid)
 		w.proc, w.target, w.lastUsed = pr, forward.NewTarget("tcp", "127.0.0.1:1", forward.Options{}), time.Now().Add(-time.Hour)
 		p.active = []*Worker{w}
-		p.checkIdle()
+		p.checkIdle(time.Now())
 		select {
 		case <-pr.Done():
 		case <-time.After(30 * time.Second):

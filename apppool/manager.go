@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/poolctl/poolctl/events"
-	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -25,6 +24,9 @@ type Manager struct {
 	pools map[string]*Pool // by lower-case name
 	logs  map[string]*workerLog
 	iso   isolation // Legacy isolation mode (legacy.go)
+	plan  applied   // what the plans applied asked for (plan_apply.go)
+
+	closing sync.WaitGroup // pools being closed in the background (plan_apply.go)
 }
 
 // NewManager returns a manager with no pools.
@@ -54,89 +56,15 @@ func (m *Manager) Pools() []*Pool {
 	return out
 }
 
-// Reconcile makes the running pools match cfg: new pools are created (and
-// started when autoStart), removed ones stopped and dropped, the others
-// reconfigured.
+// Reconcile makes the running pools match cfg in one step: it plans,
+// diffs and applies (plan.go, plan_diff.go, plan_apply.go). Removed pools
+// and, in Legacy mode, the store's pools keep running until Retire, so that
+// the front can route to the new targets first. The host's pipeline calls
+// PlanPools, Diff and Apply itself.
 func (m *Manager) Reconcile(ctx context.Context, cfg *store.Config) error {
-	want := map[string]*store.AppPool{}
-	for i := range cfg.ApplicationPools {
-		p := &cfg.ApplicationPools[i]
-		want[strings.ToLower(p.Name)] = p
-	}
-	names := make([]string, 0, len(want))
-	for _, p := range want {
-		names = append(names, p.Name)
-	}
-	m.launcher.Identities.SetPools(append(names, legacyNames(cfg)...))
-	legacy := cfg.LegacyIsolation() // the store's pools are inactive (legacy.go)
-	var errs []error
-	m.mu.Lock()
-	var removed []*Pool
-	for key, p := range m.pools {
-		if sp, ok := want[key]; !ok || sp.Name != p.name {
-			removed = append(removed, p)
-			delete(m.pools, key)
-		}
-	}
-	var added, changed []*Pool
-	settings := map[*Pool]Settings{}
-	for key, sp := range want {
-		s := NewSettings(cfg, sp)
-		if p, ok := m.pools[key]; ok {
-			if legacy {
-				s = p.masked(s)
-			}
-			changed = append(changed, p)
-			settings[p] = s
-			continue
-		}
-		logw, err := m.poolLogLocked(sp.Name)
-		if err != nil {
-			errs = append(errs, err)
-			logw = io.Discard
-		}
-		p := newPool(s, m.launcher, m.events, m.logger, logw)
-		m.pools[key] = p
-		added = append(added, p)
-		settings[p] = s
-	}
-	m.mu.Unlock()
-
-	var wg sync.WaitGroup
-	var errMu sync.Mutex
-	for _, p := range removed {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.close(ctx); m.closeLog(p.name) }()
-	}
-	for _, p := range changed {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := p.Reconfigure(ctx, settings[p]); err != nil {
-				m.logger.Error("reconfigure pool", "pool", p.name, "err", err)
-			}
-		}()
-	}
-	for _, p := range added {
-		if legacy || !settings[p].AutoStart {
-			p.mu.Lock()
-			p.reason = inactiveReason(legacy)
-			p.mu.Unlock()
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := p.Start(ctx); err != nil && !errors.Is(err, hostapi.ErrAlreadyInState) {
-				errMu.Lock()
-				errs = append(errs, err)
-				errMu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	errs = append(errs, m.reconcileIsolation(ctx, cfg))
-	return errors.Join(errs...)
+	pl := PlanPools(cfg)
+	err := m.Apply(ctx, pl, Diff(pl, m.Running()))
+	return errors.Join(err, m.StartPending(ctx))
 }
 
 // poolLogLocked opens the pool's worker log. Called with m.mu held.
@@ -170,7 +98,7 @@ func (m *Manager) ReopenLogs() error {
 func (m *Manager) closeLog(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if f := m.logs[strings.ToLower(name)]; f != nil && m.pools[strings.ToLower(name)] == nil {
+	if f := m.logs[strings.ToLower(name)]; f != nil && m.pools[strings.ToLower(name)] == nil && m.iso.pools[strings.ToLower(name)] == nil {
 		f.Close()
 		delete(m.logs, strings.ToLower(name))
 	}
@@ -180,19 +108,21 @@ func (m *Manager) closeLog(name string) {
 // pool's shutdownTimeLimit, and ends their actors.
 func (m *Manager) Shutdown(ctx context.Context) {
 	m.mu.Lock()
-	pools := m.pools
-	m.pools = map[string]*Pool{}
-	legacy := m.takeLegacyLocked()
-	m.mu.Unlock()
-	for _, p := range legacy {
-		pools[strings.ToLower(p.name)] = p // names cannot collide (legacy.go)
+	var pools []*Pool
+	for _, p := range m.pools {
+		pools = append(pools, p)
 	}
+	m.pools = map[string]*Pool{}
+	pools = append(pools, m.takeLegacyLocked()...)
+	pools = append(pools, m.plan.takeRetiredLocked(pools)...)
+	m.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, p := range pools {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.close(ctx) }()
+		go func() { defer wg.Done(); managerClose(ctx, p) }()
 	}
 	wg.Wait()
+	m.waitClosing(ctx)
 	closeCgroups(m.logger) // jail.go
 	m.mu.Lock()
 	for k, f := range m.logs {

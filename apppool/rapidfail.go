@@ -15,12 +15,14 @@ import (
 // autoShutdownExe, autoShutdownParams).
 //
 // A worker failure is a crash (an unexpected exit, event 5009, counted in
-// onExit), a worker that exits during start-up (5009) or is not ready
-// within startupTimeLimit (5012), both counted in launch, or a failed
-// health check (5010, counted in onPing). noteFailure keeps the failures
-// of the last rapidFailProtectionInterval (a sliding window). When their
-// number reaches rapidFailProtectionMaxCrashes, no further worker is
-// launched, and the actor disables the pool: event 5002, stop(reason,
+// onExit), a worker that cannot be launched (5059), exits during start-up
+// (5009) or is not ready within startupTimeLimit (5012), all counted by
+// the loop when the launch reports (launchFailed), or a failed health
+// check (5010, counted in onPing). noteFailure keeps the failures of the
+// last rapidFailProtectionInterval (a sliding window; the decision is
+// rapidFailPolicy's, policy_rapidfail.go). When their number reaches
+// rapidFailProtectionMaxCrashes, no further worker is
+// launched, and the loop disables the pool: event 5002, stop(reason,
 // disable) (state Stopped, every request answered at once with 503
 // AppOffline, or a TCP reset with TcpLevel), then autoShutdownExe runs in
 // the background. Start clears the failures.
@@ -32,7 +34,7 @@ type failure struct {
 }
 
 // noteFailure counts a worker failure and reports whether it disables the
-// pool. The pool is then disabled on the actor shortly after; until then
+// pool. The pool is then disabled on the loop shortly after; until then
 // launch refuses to start workers, so the failures stop at exactly
 // rapidFailProtectionMaxCrashes. Safe from any goroutine; p.mu must not be
 // held.
@@ -40,30 +42,16 @@ func (p *Pool) noteFailure(what string) bool {
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	f := p.settings.Resolved.Failure
-	window := 5 * time.Minute
-	if f.RapidFailProtectionInterval != nil {
-		window = f.RapidFailProtectionInterval.Duration()
-	}
-	limit := 5
-	if f.RapidFailProtectionMaxCrashes != nil {
-		limit = int(min(*f.RapidFailProtectionMaxCrashes, 1<<31-1))
-	}
+	pol := rapidFailPolicyOf(&p.settings)
 	h := &p.health
-	keep := h.failures[:0]
-	for _, x := range h.failures {
-		if now.Sub(x.at) < window {
-			keep = append(keep, x)
-		}
-	}
-	h.failures = append(keep, failure{at: now, what: what})
-	on := f.RapidFailProtection == nil || *f.RapidFailProtection
-	if !on || h.tripping || p.state != Started || len(h.failures) < limit {
+	var trip bool
+	h.failures, trip = pol.add(h.failures, failure{at: now, what: what})
+	if !trip || h.tripping || p.state != Started {
 		return false
 	}
 	h.tripping = true
 	reason := fmt.Sprintf("rapid-fail protection: %d worker failures within %s (rapidFailProtectionMaxCrashes %d, rapidFailProtectionInterval %s; these came in %s); last: %s",
-		len(h.failures), store.TimeSpan(window), limit, store.TimeSpan(window), now.Sub(h.failures[0].at).Round(time.Millisecond), what)
+		len(h.failures), store.TimeSpan(pol.window), pol.limit, store.TimeSpan(pol.window), now.Sub(h.failures[0].at).Round(time.Millisecond), what)
 	go func() {
 		_ = p.do(context.Background(), func() error {
 			p.disableRapidFail(reason)
@@ -88,9 +76,12 @@ func (p *Pool) disableRapidFail(reason string) {
 	if !tripping || !started {
 		return
 	}
+	if f == nil {
+		f = &store.Failure{}
+	}
 	p.events.Record(events.Event{ID: events.RapidFail, Pool: p.name,
 		Reason: reason + "; the pool is disabled until it is started (poolctl start apppool)"})
-	if err := p.stop(reason, true); err != nil {
+	if _, err := p.stop(reason, true); err != nil {
 		p.logger.Error("rapid-fail protection: stop the pool", "pool", p.name, "err", err)
 	}
 	if f.AutoShutdownExe == nil || *f.AutoShutdownExe == "" {

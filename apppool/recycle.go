@@ -13,153 +13,243 @@ type RecycleResult struct {
 	Old, New []int
 }
 
-// Recycle replaces every worker of the pool, one at a time. By default the
-// replacement starts first and takes new requests once healthy, and the old
-// worker finishes what it holds before it is stopped, so no request is lost.
-// With disallowOverlappingRotation the old worker is drained and stopped
-// first while requests wait in the queue. If a replacement cannot start,
-// the old worker keeps serving and the error says why. eventID is the
-// reason (events.RecycleOnDemand, RecycleConfigChange ...). It returns when
-// the switch is done; old workers finish draining in the background.
+// A recycle is a rolling plan held in the loop's state: a queue of old
+// workers, replaced one at a time. With overlap (the default) the step
+// launches the replacement while the old worker serves; once it is ready,
+// dispatch switches to it and the old worker drains and stops in the
+// background; then the next step starts. With disallowOverlappingRotation
+// the step drains and stops the old worker first (requests wait in the
+// queue), then launches its replacement. A web garden thus never loses
+// more than one worker of capacity (none with overlap). The loop serves
+// health checks, exits, ticks and Stop between steps.
+//
+// One plan runs at a time. A recycle asked for while one runs joins it:
+// its workers not yet in the plan are added to the queue, and every caller
+// gets the plan's result when it ends. Recycling triggers (time, requests,
+// schedule, memory) add their one worker the same way, and wait for their
+// turn while a plan runs.
+
+// recycleItem is one worker to replace, with the event that asked.
+type recycleItem struct {
+	w       *Worker
+	eventID int
+	reason  string
+}
+
+// recyclePlan is the recycle under way.
+type recyclePlan struct {
+	id        int
+	items     []recycleItem // still to replace, in order
+	cur       *recycleItem  // being replaced
+	launching bool          // cur's replacement is starting
+	rotating  bool          // without overlap: cur is draining before its replacement starts
+	overlap   bool
+	res       RecycleResult
+	callers   []chan<- recycleOutcome
+}
+
+// recycleOutcome is a plan's answer to its callers.
+type recycleOutcome struct {
+	res RecycleResult
+	err error
+}
+
+// Recycle replaces every worker of the pool, one at a time (see above). If
+// a replacement cannot start, the old worker keeps serving (with overlap)
+// and the error says why. eventID is the reason (events.RecycleOnDemand,
+// RecycleConfigChange ...). It returns when the plan is done; old workers
+// finish draining in the background. If ctx ends first, the recycle goes on.
 func (p *Pool) Recycle(ctx context.Context, eventID int, reason string) (RecycleResult, error) {
-	var res RecycleResult
+	out := make(chan recycleOutcome, 1)
 	err := p.do(ctx, func() error {
-		var err error
-		res, err = p.recycle(eventID, reason)
-		return err
-	})
-	return res, err
-}
-
-func (p *Pool) recycle(eventID int, reason string) (RecycleResult, error) {
-	var res RecycleResult
-	p.mu.Lock()
-	if p.state != Started {
-		p.mu.Unlock()
-		return res, fmt.Errorf("%w: apppool %q is %s; start it first", hostapi.ErrConflict, p.name, p.state)
-	}
-	olds := append([]*Worker{}, p.active...)
-	s := p.settings
-	p.mu.Unlock()
-	for _, old := range olds {
-		nw, err := p.recycleWorker(old, &s, eventID, reason)
-		if err != nil {
-			return res, err
-		}
-		res.Old = append(res.Old, old.PID)
-		if nw != nil {
-			res.New = append(res.New, nw.PID)
-		}
-	}
-	return res, nil
-}
-
-// recycleWorker replaces one worker, overlapped unless the pool disallows
-// it, recording eventID with the reason. Recycling triggers (time,
-// requests, memory, a failed health check) use it for the one worker they
-// concern. Called on the actor.
-func (p *Pool) recycleWorker(old *Worker, s *Settings, eventID int, reason string) (*Worker, error) {
-	p.stats.recycled(eventID)
-	p.recordRecycle(old, s, eventID, reason) // only when its logEventOnRecycle flag is set (triggers.go)
-	var nw *Worker
-	var err error
-	if s.Overlap {
-		nw, err = p.overlapOne(old, s)
-	} else {
-		nw, err = p.rotateOne(old, s)
-	}
-	if err != nil {
-		p.events.Record(events.Event{ID: events.OverlapFailure, Pool: p.name, PID: old.PID, Reason: "recycle failed: " + err.Error()})
-		return nil, fmt.Errorf("%w: apppool %q: %w", hostapi.ErrRecycleFailed, p.name, err)
-	}
-	return nw, nil
-}
-
-// overlapOne starts a replacement, switches dispatch to it, then drains and
-// stops the old worker in the background. If the replacement fails, the
-// old worker keeps serving.
-func (p *Pool) overlapOne(old *Worker, s *Settings) (*Worker, error) {
-	nw, err := p.launch(context.Background(), s)
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	if p.state != Started {
-		p.mu.Unlock()
-		p.stopWorker(nw, s.ShutdownTimeLimit)
-		return nil, fmt.Errorf("the pool stopped during the recycle")
-	}
-	drained := p.startDrain(old)
-	p.addActive(nw)
-	p.mu.Unlock()
-	go p.drainOne(old, drained, s.ShutdownTimeLimit)
-	return nw, nil
-}
-
-// rotateOne drains and stops the old worker first (requests wait in the
-// queue), then starts its replacement.
-func (p *Pool) rotateOne(old *Worker, s *Settings) (*Worker, error) {
-	p.mu.Lock()
-	drained := p.startDrain(old)
-	p.mu.Unlock()
-	p.drainOne(old, drained, s.ShutdownTimeLimit)
-	nw, err := p.launch(context.Background(), s)
-	if err != nil {
 		p.mu.Lock()
-		if len(p.active) == 0 {
-			p.failWaiters(fmt.Errorf("%w: %v", ErrStartFailed, err))
-		}
+		st := p.state
+		olds := append([]*Worker{}, p.active...)
 		p.mu.Unlock()
-		return nil, err
-	}
-	p.mu.Lock()
-	if p.state != Started {
-		p.mu.Unlock()
-		p.stopWorker(nw, s.ShutdownTimeLimit)
-		return nil, fmt.Errorf("the pool stopped during the recycle")
-	}
-	p.addActive(nw)
-	p.mu.Unlock()
-	return nw, nil
-}
-
-// Reconfigure applies new settings. Settings the host applies live (queue
-// length, concurrency, timeouts, failure settings) take effect at once; a
-// change to what workers read at start recycles them (event 5080) unless
-// disallowRotationOnConfigChange. autoStart changes start or stop the pool.
-func (p *Pool) Reconfigure(ctx context.Context, s Settings) error {
-	return p.do(ctx, func() error {
-		p.mu.Lock()
-		old := p.settings
-		p.settings = s
-		running := p.state == Started && len(p.active) > 0
-		state := p.state
-		p.serveWaiters() // more room per worker may serve queued requests
-		p.mu.Unlock()
-		switch {
-		case old.AutoStart && !s.AutoStart && state == Started:
-			return p.stop("autoStart was cleared (poolctl stop apppool)", false)
-		case !old.AutoStart && s.AutoStart && state == Stopped:
-			p.mu.Lock()
-			_ = p.move(Starting)
-			_ = p.move(Started)
-			p.disabled, p.reason = false, ""
-			p.resetFailures() // rapidfail.go
-			p.mu.Unlock()
-			p.events.Record(events.Event{ID: events.PoolStarted, Pool: p.name, Reason: "pool started (autoStart set)"})
-			if s.AlwaysRunning {
-				p.ensureWorkers()
-			}
-			return nil
+		if st != Started {
+			return fmt.Errorf("%w: apppool %q is %s; start it first", hostapi.ErrConflict, p.name, st)
 		}
-		if running && old.startHash != s.startHash && s.RecycleOnChange {
-			if _, err := p.recycle(events.RecycleConfigChange, "a setting workers read at start changed"); err != nil {
-				p.logger.Error("config-change recycle", "pool", p.name, "err", err)
-			}
-		}
-		if state == Started && s.AlwaysRunning {
-			p.ensureWorkers()
-		}
+		p.planRecycle(olds, eventID, reason, out)
 		return nil
 	})
+	if err != nil {
+		return RecycleResult{}, err
+	}
+	select {
+	case o := <-out:
+		return o.res, o.err
+	case <-ctx.Done():
+		return RecycleResult{}, ctx.Err()
+	}
+}
+
+// planRecycle adds workers to the plan (making one if none runs) and
+// advances it. caller, if not nil, gets the plan's outcome. Called on the
+// loop.
+func (p *Pool) planRecycle(olds []*Worker, eventID int, reason string, caller chan<- recycleOutcome) {
+	pl := p.sup.plan
+	if pl == nil {
+		if len(olds) == 0 {
+			if caller != nil {
+				caller <- recycleOutcome{}
+			}
+			return
+		}
+		p.sup.plans++
+		p.mu.Lock()
+		overlap := p.settings.Overlap
+		p.mu.Unlock()
+		pl = &recyclePlan{id: p.sup.plans, overlap: overlap}
+		p.sup.plan = pl
+	}
+	for _, w := range olds {
+		if !pl.has(w) {
+			pl.items = append(pl.items, recycleItem{w: w, eventID: eventID, reason: reason})
+		}
+	}
+	if caller != nil {
+		pl.callers = append(pl.callers, caller)
+	}
+	p.planStep()
+}
+
+// has reports whether w is in the plan.
+func (pl *recyclePlan) has(w *Worker) bool {
+	if pl.cur != nil && pl.cur.w == w {
+		return true
+	}
+	for _, it := range pl.items {
+		if it.w == w {
+			return true
+		}
+	}
+	return false
+}
+
+// planSlots is the number of worker slots the plan holds out of dispatch
+// (a worker drained before its replacement starts), which converge must
+// not fill. Called with or without p.mu: it reads loop state only.
+func (p *Pool) planSlots() int {
+	if pl := p.sup.plan; pl != nil && pl.cur != nil && !pl.overlap {
+		return 1
+	}
+	return 0
+}
+
+// planStep starts the next step of the plan when none is under way, and
+// ends the plan when its queue is empty. Called on the loop.
+func (p *Pool) planStep() {
+	pl := p.sup.plan
+	if pl == nil || pl.cur != nil {
+		return
+	}
+	for len(pl.items) > 0 {
+		it := pl.items[0]
+		pl.items = pl.items[1:]
+		p.mu.Lock()
+		if p.state != Started || !it.w.state.Serving() || !p.isActive(it.w) {
+			p.mu.Unlock()
+			continue // it ended or was drained meanwhile
+		}
+		s := p.settings
+		pl.cur = &it
+		if pl.overlap {
+			pl.launching = true
+		} else {
+			pl.rotating = true
+			p.retire(it.w, s.ShutdownTimeLimit)
+		}
+		p.mu.Unlock()
+		p.stats.recycled(it.eventID)
+		p.recordRecycle(it.w, &s, it.eventID, it.reason) // only when its logEventOnRecycle flag is set (triggers.go)
+		if pl.overlap {
+			p.launchAsync(launchRecycle, pl.id)
+		}
+		return
+	}
+	p.finishPlan(nil)
+}
+
+// planStopped advances a plan without overlap once its old worker is
+// reaped: the replacement starts. Called on the loop.
+func (p *Pool) planStopped(w *Worker) {
+	pl := p.sup.plan
+	if pl == nil || !pl.rotating || pl.cur == nil || pl.cur.w != w {
+		return
+	}
+	pl.rotating, pl.launching = false, true
+	p.launchAsync(launchRecycle, pl.id)
+}
+
+// planLaunched takes the plan's replacement when n is it, and reports
+// whether it was. Called on the loop.
+func (p *Pool) planLaunched(n note) bool {
+	pl := p.sup.plan
+	if pl == nil || pl.id != n.plan || !pl.launching || pl.cur == nil {
+		return false // a plan that ended: handled as any launch
+	}
+	pl.launching = false
+	old := pl.cur
+	if n.err != nil {
+		p.events.Record(events.Event{ID: events.OverlapFailure, Pool: p.name, PID: old.w.PID, Reason: "recycle failed: " + n.err.Error()})
+		if old.eventID == events.RecycleRequests {
+			p.mu.Lock()
+			if p.trig.spentFail == nil {
+				p.trig.spentFail = map[*Worker]bool{}
+			}
+			p.trig.spentFail[old.w] = true // dispatch may use it again
+			p.mu.Unlock()
+		}
+		p.launchFailed(n.err)
+		p.finishPlan(fmt.Errorf("%w: apppool %q: %w", hostapi.ErrRecycleFailed, p.name, n.err))
+		return true
+	}
+	p.mu.Lock()
+	if n.w.state == WorkerExited {
+		p.mu.Unlock()
+		p.finishPlan(fmt.Errorf("%w: apppool %q: the replacement of worker %d exited at once", hostapi.ErrRecycleFailed, p.name, old.w.PID))
+		return true
+	}
+	if pl.overlap && p.isActive(old.w) {
+		p.retire(old.w, p.settings.ShutdownTimeLimit)
+	}
+	p.addActive(n.w)
+	p.mu.Unlock()
+	pl.res.Old = append(pl.res.Old, old.w.PID)
+	pl.res.New = append(pl.res.New, n.w.PID)
+	pl.cur = nil
+	p.planStep()
+	return true
+}
+
+// finishPlan ends the plan and answers its callers. Called on the loop.
+func (p *Pool) finishPlan(err error) {
+	pl := p.sup.plan
+	if pl == nil {
+		return
+	}
+	p.sup.plan = nil
+	if err != nil {
+		p.logger.Error("recycle", "pool", p.name, "err", err)
+	}
+	for _, c := range pl.callers {
+		c <- recycleOutcome{res: pl.res, err: err}
+	}
+}
+
+// abortPlan ends a plan the pool's stop interrupts.
+func (p *Pool) abortPlan(why error) {
+	if p.sup.plan != nil {
+		p.finishPlan(fmt.Errorf("%w: apppool %q: %w", hostapi.ErrRecycleFailed, p.name, why))
+	}
+}
+
+// isActive reports whether w is in dispatch. Called with p.mu held.
+func (p *Pool) isActive(w *Worker) bool {
+	for _, x := range p.active {
+		if x == w {
+			return true
+		}
+	}
+	return false
 }

@@ -121,12 +121,13 @@ func (s *Settings) digest() string {
 			recycle = append(recycle, f.Path+"="+f.Format(v))
 		}
 	}
+	// maxProcesses is not in it: the loop starts or drains workers to
+	// match it without replacing the others (reconfigure.go).
 	b, _ := json.Marshal(struct {
-		Recycle      []string
-		Spec         worker.Spec
-		MaxProcesses int
-		PingPath     string
-	}{recycle, s.Spec, s.MaxProcesses, s.PingPath})
+		Recycle  []string
+		Spec     worker.Spec
+		PingPath string
+	}{recycle, s.Spec, s.PingPath})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }

@@ -27,7 +27,10 @@ func (p *Pool) Status() hostapi.PoolStatus {
 	return st
 }
 
-// workersLocked lists serving and draining workers. Called with p.mu held.
+// workersLocked lists serving and draining workers, each with its state.
+// Workers still starting (p.launching) are not listed: `list wp` and the
+// host's callers count the workers that took requests. Called with p.mu
+// held.
 func (p *Pool) workersLocked() []*Worker {
 	ws := append([]*Worker{}, p.active...)
 	for w := range p.draining {

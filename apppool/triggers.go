@@ -15,19 +15,21 @@ import (
 )
 
 // Recycling triggers (recycling.periodicRestart): each concerns one worker
-// and replaces it with an overlapping recycle (recycleWorker) recorded with
-// its IIS event id. The actor checks them once a second (tick); memory is
-// sampled from /proc every Launcher.SampleInterval (default 1s; shorter
-// intervals get a ticker of their own that asks the actor to check).
-// A web garden recycles at most one worker per check, so capacity never
-// drops by more than one worker; the next check takes the next one.
+// and replaces it with a recycle plan of that one worker (planRecycle,
+// recycle.go) recorded with its IIS event id. The loop checks them once a
+// second (tick); memory is sampled from /proc every Launcher.SampleInterval
+// (default 1s; shorter intervals get a ticker of their own that asks the
+// loop to check). The decisions on requests, time and schedule are
+// restartPolicy's (policy_restart.go). A web garden recycles at most one
+// worker at a time: no trigger fires while a recycle plan runs, so
+// capacity never drops by more than one worker.
 
 // DefaultSampleInterval is how often worker memory is sampled when the
 // Launcher does not say.
 const DefaultSampleInterval = time.Second
 
 // triggerState is what the recycling triggers remember between checks.
-// Fields are owned by the actor, except spentFail, which is guarded by
+// Fields are owned by the loop, except spentFail, which is guarded by
 // Pool.mu because dispatch reads it.
 type triggerState struct {
 	lastSchedule time.Time          // schedule times up to this one were handled
@@ -47,7 +49,7 @@ func (p *Pool) sampleInterval() time.Duration {
 }
 
 // checkTriggers runs every recycling trigger once and recycles at most one
-// worker. Called on the actor from tick.
+// worker. Called on the loop from tick.
 func (p *Pool) checkTriggers(now time.Time) {
 	p.checkTriggersMemory(now, true)
 }
@@ -56,7 +58,7 @@ func (p *Pool) checkTriggers(now time.Time) {
 // samples memory (the fast sampler's).
 func (p *Pool) checkTriggersMemory(now time.Time, all bool) {
 	p.mu.Lock()
-	if p.state != Started {
+	if p.state != Started || p.sup.plan != nil { // a recycle runs: one worker at a time
 		p.mu.Unlock()
 		return
 	}
@@ -131,14 +133,7 @@ func (p *Pool) checkTriggersMemory(now time.Time, all bool) {
 			id, reason = p.memoryTrigger(w, c.served, *pr.PrivateMemory, *pr.Memory)
 		}
 		if id == 0 && all {
-			switch limit := *pr.Requests; {
-			case limit > 0 && c.served >= limit:
-				id, reason = events.RecycleRequests, fmt.Sprintf("worker %d served %d requests (recycling.periodicRestart.requests %d)", w.PID, c.served, limit)
-			case pr.Time.Duration() > 0 && now.Sub(w.Started) >= pr.Time.Duration():
-				id, reason = events.RecycleTime, fmt.Sprintf("worker %d has run for %s (recycling.periodicRestart.time %s)", w.PID, now.Sub(w.Started).Round(time.Second), *pr.Time)
-			case t.scheduleDue[w] != "":
-				id, reason = events.RecycleSchedule, fmt.Sprintf("worker %d reached the scheduled recycle time %s (recycling.periodicRestart.schedule)", w.PID, t.scheduleDue[w])
-			}
+			id, reason = restartPolicyOf(pr).due(w.PID, c.served, w.Started, t.scheduleDue[w], now)
 		}
 		if id == 0 {
 			continue
@@ -150,17 +145,9 @@ func (p *Pool) checkTriggersMemory(now time.Time, all bool) {
 		if !still {
 			continue // it ended or started draining while it was sampled
 		}
-		if _, err := p.recycleWorker(w, &s, id, reason); err != nil {
-			p.logger.Error("recycling trigger", "pool", p.name, "pid", w.PID, "event", id, "err", err)
-			if id == events.RecycleRequests {
-				p.mu.Lock()
-				if p.trig.spentFail == nil {
-					p.trig.spentFail = map[*Worker]bool{}
-				}
-				p.trig.spentFail[w] = true
-				p.mu.Unlock()
-			}
-		}
+		// A failed replacement is logged by the plan; a worker spent by
+		// its request count is then given requests again (planLaunched).
+		p.planRecycle([]*Worker{w}, id, reason, nil)
 		return // one worker per check: a web garden recycles one at a time
 	}
 }
@@ -209,7 +196,7 @@ func (p *Pool) startSampler(s *Settings) {
 	}
 }
 
-// fastSampler asks the actor to check memory every iv (below a second,
+// fastSampler asks the loop to check memory every iv (below a second,
 // the tick's period) while the pool has workers and a memory limit.
 func (p *Pool) fastSampler(iv time.Duration) {
 	defer p.trig.sampler.Store(false)

@@ -53,8 +53,16 @@ type Worker struct {
 	identity string // who the worker runs as, for list wp
 }
 
+// errIdentity marks a launch that failed because the pool's identity could
+// not be resolved: the pool is being disabled, so it is not counted again.
+var errIdentity = errors.New("the pool's identity cannot be resolved")
+
 // launch starts a worker and waits until its health check passes within
-// startupTimeLimit. A worker that is not ready in time is killed.
+// startupTimeLimit (or ctx ends: the pool stopped). A worker that is not
+// ready in time is killed. It runs in a goroutine of its own
+// (launchAsync); while the process starts, the worker is listed in
+// p.launching, in state Starting. The caller counts failures for
+// rapid-fail protection.
 func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 	if err := p.launchAllowed(); err != nil { // rapidfail.go
 		return nil, err
@@ -81,7 +89,7 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		"POOLCTL_APPPOOL="+s.Name, "POOLCTL_WORKER_ID="+strconv.Itoa(id))
 	ident, err := p.identity(s)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errIdentity, err)
 	}
 	env = append(env, ident.Env()...)
 	env = append(env, s.Env...)
@@ -110,12 +118,25 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		return nil, fmt.Errorf("launch worker: %w", err)
 	}
 	p.cpuPlace(pr.Pid)
+	w := &Worker{ID: id, PID: pr.Pid, Addr: addr, Started: pr.Started, proc: pr, lease: lease,
+		state: WorkerStarting, lastUsed: time.Now(), reqs: map[*Request]struct{}{}, identity: ident.String()}
+	p.mu.Lock()
+	p.launching[w] = struct{}{}
+	p.mu.Unlock()
 	rctx, cancel := context.WithTimeout(ctx, s.StartupTimeLimit)
 	// Ready once a check passes on a listener proven to be the worker's.
 	err = pr.WaitReady(rctx, addr, s.PingPath)
 	cancel()
 	if err != nil {
 		_, _ = pr.Stop(context.Background(), 0)
+		p.jailDone(pr.Pid)
+		p.mu.Lock()
+		delete(p.launching, w)
+		p.setWorkerState(w, WorkerExited)
+		p.mu.Unlock()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("worker %d abandoned during start-up: %w", pr.Pid, ctx.Err())
+		}
 		reason := fmt.Sprintf("worker %d did not become ready within %s: %v", pr.Pid, s.StartupTimeLimit, err)
 		id := events.StartupTimeout
 		if st := pr.Exit(); st != nil && errors.Is(err, proc.ErrExited) {
@@ -124,16 +145,13 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 			p.stats.crashed()
 		}
 		p.events.Record(events.Event{ID: id, Pool: s.Name, PID: pr.Pid, Reason: reason})
-		p.noteFailure(reason) // rapid-fail protection (rapidfail.go)
 		if tail := p.logTail(); tail != "" {
 			reason += "; last output: " + tail
 		}
 		return nil, errors.New(reason)
 	}
 	handed = true
-	w := &Worker{ID: id, PID: pr.Pid, Addr: addr, Started: pr.Started, proc: pr, lease: lease,
-		target: forward.NewTarget("tcp", addr, forward.Options{}),
-		state:  WorkerReady, lastUsed: time.Now(), reqs: map[*Request]struct{}{}, identity: ident.String()}
+	w.target = forward.NewTarget("tcp", addr, forward.Options{})
 	p.events.Record(events.Event{ID: events.WorkerStarted, Pool: s.Name, PID: w.PID, Worker: strconv.Itoa(id), Reason: "worker ready at " + addr})
 	go p.watch(w)
 	return w, nil
@@ -156,14 +174,15 @@ func rootPath(s *Settings) string {
 }
 
 // watch waits for the worker to exit, takes it out of dispatch at once,
-// and tells the actor.
+// and tells the loop. An exit is expected once the pool took the worker
+// out of dispatch (draining, stopping, hung, orphaned).
 func (p *Pool) watch(w *Worker) {
 	<-w.proc.Done()
 	w.lease.Release()
 	p.mu.Lock()
 	p.removeActive(w)
-	expected := w.state == WorkerDraining || w.state == WorkerStopping
-	w.state = WorkerExited
+	expected := w.state == WorkerDraining || w.state == WorkerStopping || w.state == WorkerHung || w.state == WorkerOrphaned
+	p.setWorkerState(w, WorkerExited)
 	p.mu.Unlock()
 	w.target.Close()
 	select {
@@ -177,8 +196,8 @@ func (p *Pool) watch(w *Worker) {
 // (children that left the group) is killed (jail.go).
 func (p *Pool) stopWorker(w *Worker, grace time.Duration) {
 	p.mu.Lock()
-	if w.state != WorkerExited {
-		w.state = WorkerStopping
+	if w.state.Alive() {
+		p.setWorkerState(w, WorkerStopping)
 	}
 	p.mu.Unlock()
 	killed, err := w.proc.Stop(context.Background(), grace)

@@ -130,7 +130,7 @@ func addApp(e *env, a params.Args) error {
 		if old := s.App(app.Path); old != nil {
 			return store.Exists("app", id, store.AppName(s.Name, old.Path))
 		}
-		if err := resolvePool(c, &app, id); err != nil {
+		if err := c.AssignPool(&app, id); err != nil {
 			return err
 		}
 		s.Applications = append(s.Applications, app)
@@ -171,7 +171,7 @@ func setApp(e *env, a params.Args) error {
 			return err
 		}
 		final = store.AppName(s.Name, app.Path)
-		return resolvePool(c, app, final)
+		return c.AssignPool(app, final)
 	})
 	if err != nil {
 		return err

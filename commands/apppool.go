@@ -1,11 +1,14 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"github.com/poolctl/poolctl/runstate"
+	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/poolctl/poolctl/runstate"
 
 	"github.com/poolctl/poolctl/commands/params"
 	"github.com/poolctl/poolctl/hostapi"
@@ -89,15 +92,15 @@ func poolState(o *poolObj) string {
 	if o.rt != nil {
 		return o.rt.State.String()
 	}
-	return desiredState(o.cfg, o.pool)
+	return desiredState(o.cfg, o.pool).String()
 }
 
 // desiredState is the state the store asks for: Started when autoStart.
-func desiredState(c *store.Config, p *store.AppPool) string {
-	if v, _ := c.Effective(p, store.PoolSchema.Field("autoStart")); v == true {
-		return "Started"
+func desiredState(c *store.Config, p *store.AppPool) runstate.Pool {
+	if c.PoolAutoStart(p) {
+		return runstate.PoolStarted
 	}
-	return "Stopped"
+	return runstate.PoolStopped
 }
 
 func poolRows(cfg *store.Config, v *view, rt map[string]hostapi.PoolStatus) []row {
@@ -245,7 +248,7 @@ func setApppool(e *env, a params.Args) error {
 		}
 		final = p.Name
 		if len(rename) > 0 {
-			if err := renamePool(c, p, rename[len(rename)-1].Value); err != nil {
+			if err := c.RenamePool(p, rename[len(rename)-1].Value); err != nil {
 				return err
 			}
 			final = p.Name
@@ -256,26 +259,6 @@ func setApppool(e *env, a params.Args) error {
 		return err
 	}
 	reportChange(e, "APPPOOL", final, changed)
-	return nil
-}
-
-// renamePool renames p and moves every application that used the old name.
-func renamePool(c *store.Config, p *store.AppPool, newName string) error {
-	if err := store.ValidateNewPoolName(newName); err != nil {
-		return err
-	}
-	if other := c.Pool(newName); other != nil && other != p {
-		return store.Exists("apppool", newName, other.Name)
-	}
-	for si := range c.Sites {
-		for ai := range c.Sites[si].Applications {
-			app := &c.Sites[si].Applications[ai]
-			if strings.EqualFold(app.ApplicationPool, p.Name) {
-				app.ApplicationPool = newName
-			}
-		}
-	}
-	p.Name = newName
 	return nil
 }
 
@@ -303,26 +286,11 @@ func deleteApppool(e *env, a params.Args) error {
 			return store.NotFound("apppool", id)
 		}
 		name = p.Name
-		if users := c.AppsUsing(p.Name); len(users) > 0 {
-			if len(reassign) == 0 {
-				return &store.ObjectError{Object: "apppool", ID: p.Name, Err: store.ErrInUse,
-					Msg:  fmt.Sprintf("in use by %d application(s): %s", len(users), strings.Join(users, ", ")),
-					Hint: "move them with /reassignTo:OTHERPOOL, or 'poolctl set app \"SITE/PATH\" /applicationPool:OTHERPOOL'"}
-			}
-			dest := c.Pool(reassign[0].Value)
-			if dest == nil || dest == p {
-				return store.PropertyError("apppool", p.Name, "reassignTo", fmt.Errorf("%w: %q is not another existing pool", store.ErrNotFound, reassign[0].Value))
-			}
-			for si := range c.Sites {
-				for ai := range c.Sites[si].Applications {
-					if app := &c.Sites[si].Applications[ai]; strings.EqualFold(app.ApplicationPool, p.Name) {
-						app.ApplicationPool = dest.Name
-					}
-				}
-			}
+		var to []string
+		if len(reassign) > 0 {
+			to = []string{reassign[0].Value}
 		}
-		c.ApplicationPools = without(c.ApplicationPools, p)
-		return nil
+		return c.DeletePool(p, to...)
 	})
 	if err != nil {
 		return err
@@ -334,11 +302,13 @@ func deleteApppool(e *env, a params.Args) error {
 func startApppool(e *env, a params.Args) error { return setPoolRunning(e, a, "start", true) }
 func stopApppool(e *env, a params.Args) error  { return setPoolRunning(e, a, "stop", false) }
 
-// setPoolRunning persists the desired state in autoStart, so a stop sticks
-// across host restarts (appcmd's did not), and has a running host apply it.
-// "Already there" is judged on the host's runtime state when a host runs
-// (a pool stopped by rapid-fail protection keeps autoStart but can be
-// started), else on the stored state.
+// setPoolRunning starts or stops a pool and persists the desired state in
+// autoStart, so a stop sticks across host restarts (appcmd's did not).
+// With a host running, the host does both (an operator-group member needs
+// no write access to the store) and judges "already there" on the runtime
+// state: a pool stopped by rapid-fail protection keeps autoStart but can
+// be started. With no host, the tool writes the store itself and judges on
+// the stored state.
 func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	id, rest, err := idAndRest(a, "apppool", "apppool.name")
 	if err != nil {
@@ -347,52 +317,62 @@ func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	if err := noParams(rest, verb, "apppool"); err != nil {
 		return err
 	}
-	rt, err := poolRuntime(e)
-	if err != nil {
-		return err
+	call := e.host.StartPool
+	if !run {
+		call = e.host.StopPool
 	}
-	want := map[bool]runstate.Pool{true: runstate.PoolStarted, false: runstate.PoolStopped}[run]
-	autoStart := store.PoolSchema.Field("autoStart")
+	st, up, err := hostAct(e, func(ctx context.Context) (hostapi.PoolStatus, error) { return call(ctx, id) })
+	switch {
+	case up && err == nil:
+		if st.State == runstate.PoolInactive {
+			fmt.Fprintf(e.stdout, "%q %s %s\n", st.Name, pastTense(verb), legacySaved)
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "%q successfully %s.\n", st.Name, pastTense(verb))
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return store.NotFound("apppool", id)
+	case errors.Is(err, ErrAlreadyInState), errors.Is(err, hostapi.ErrForbidden):
+		return err
+	case err != nil:
+		return fmt.Errorf("%s apppool %q: %w", verb, id, err)
+	}
+	return setPoolRunningOffline(e, id, verb, run)
+}
+
+// legacySaved ends the message of a start or stop in Legacy isolation mode.
+const legacySaved = "(saved; pools are inactive in Legacy isolation mode, so it takes effect when isolationMode is WorkerProcess again)"
+
+// setPoolRunningOffline is start and stop with no host running: the tool
+// writes autoStart into the store, which the caller must be allowed to.
+func setPoolRunningOffline(e *env, id, verb string, run bool) error {
 	name, legacy := id, false
 	ctx, cancel := e.withTimeout()
 	defer cancel()
-	_, err = e.store.Update(ctx, func(c *store.Config) error {
+	_, err := e.store.Update(ctx, func(c *store.Config) error {
 		p := c.Pool(id)
 		if p == nil {
 			return store.NotFound("apppool", id)
 		}
 		name = p.Name
-		cur, _ := c.Effective(p, autoStart)
-		st, hostUp := rt[strings.ToLower(p.Name)]
-		legacy = c.LegacyIsolation() // only the stored state counts: pools are inactive
-		if cur == run && (rt == nil || !hostUp || st.State == want || legacy) {
+		legacy = c.LegacyIsolation()
+		if c.PoolAutoStart(p) == run {
 			return fmt.Errorf("%w: apppool %q is already %s", ErrAlreadyInState, p.Name, pastTense(verb))
 		}
-		autoStart.Clear(&p.PoolSettings)
-		if inherited, _ := c.Effective(p, autoStart); inherited != run {
-			autoStart.Set(&p.PoolSettings, run)
-		}
+		c.SetPoolAutoStart(p, run)
 		return nil
 	})
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%s apppool %q: poolctl host is not running, so the tool writes the store itself: %w", verb, id, err)
+	}
 	if err != nil {
 		return err
 	}
 	if legacy {
-		fmt.Fprintf(e.stdout, "%q %s (saved; pools are inactive in Legacy isolation mode, so it takes effect when isolationMode is WorkerProcess again)\n", name, pastTense(verb))
+		fmt.Fprintf(e.stdout, "%q %s %s\n", name, pastTense(verb), legacySaved)
 		return nil
 	}
-	if rt == nil {
-		fmt.Fprintf(e.stdout, "%q %s (saved; poolctl host is not running, so it takes effect when the host starts)\n", name, pastTense(verb))
-		return nil
-	}
-	call := e.host.StartPool
-	if !run {
-		call = e.host.StopPool
-	}
-	if _, err := call(ctx, name); err != nil {
-		return fmt.Errorf("%s apppool %q: the desired state is saved, but the host failed: %w", verb, name, err)
-	}
-	fmt.Fprintf(e.stdout, "%q successfully %s.\n", name, pastTense(verb))
+	fmt.Fprintf(e.stdout, "%q %s (saved; poolctl host is not running, so it takes effect when the host starts)\n", name, pastTense(verb))
 	return nil
 }
 
@@ -403,33 +383,43 @@ func pastTense(verb string) string {
 	return verb + "ed"
 }
 
+// recycleApppool asks the host to recycle the pool. The store, when the
+// caller may read it, says first what is wrong with the request (no such
+// pool, Legacy isolation mode); an operator who may not read it (the host
+// writes it private to root) is answered by the host alone.
 func recycleApppool(e *env, a params.Args) error {
 	id, err := idOnly(a, "recycle", "apppool", "apppool.name")
 	if err != nil {
 		return err
 	}
 	cfg, err := e.load()
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+	case err != nil:
 		return err
-	}
-	p := cfg.Pool(id)
-	if p == nil {
-		return store.NotFound("apppool", id)
-	}
-	if cfg.LegacyIsolation() {
-		return fmt.Errorf("recycle apppool %q: %w: %s", p.Name, hostapi.ErrConflict, legacyInactive)
+	default:
+		p := cfg.Pool(id)
+		if p == nil {
+			return store.NotFound("apppool", id)
+		}
+		if cfg.LegacyIsolation() {
+			return fmt.Errorf("recycle apppool %q: %w: %s", p.Name, hostapi.ErrConflict, legacyInactive)
+		}
+		id = p.Name
 	}
 	ctx, cancel := e.withTimeout()
 	defer cancel()
-	res, err := e.host.Recycle(ctx, p.Name)
-	if err != nil {
-		var re *hostapi.RemoteError
-		if errors.As(err, &re) {
-			return fmt.Errorf("recycle apppool %q: %w", p.Name, err)
-		}
+	res, err := e.host.Recycle(ctx, id)
+	var re *hostapi.RemoteError
+	switch {
+	case errors.As(err, &re) && errors.Is(err, store.ErrNotFound):
+		return store.NotFound("apppool", id)
+	case errors.As(err, &re):
+		return fmt.Errorf("recycle apppool %q: %w", id, err)
+	case err != nil:
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%q successfully recycled (workers %s -> %s)\n", p.Name, pids(res.OldWorkers), pids(res.NewWorkers))
+	fmt.Fprintf(e.stdout, "%q successfully recycled (workers %s -> %s)\n", res.Pool, pids(res.OldWorkers), pids(res.NewWorkers))
 	return nil
 }
 
@@ -449,4 +439,10 @@ func hostRunning(e *env) bool {
 	ctx, cancel := e.withTimeout()
 	defer cancel()
 	return e.host.Ping(ctx) == nil
+}
+
+// renamePool is the store's rename cascade (store.Config.RenamePool), kept
+// under its old name for commands/idioms.go.
+func renamePool(c *store.Config, p *store.AppPool, newName string) error {
+	return c.RenamePool(p, newName)
 }

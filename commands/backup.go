@@ -16,8 +16,8 @@ func backupObject() *object {
 		summary: "A named copy of the store, or a history snapshot (CFGHISTORY_...) taken before each change",
 		actions: map[string]action{
 			"list":    {listBackup, "poolctl list backup [NAME] [/text:ATTR | /text:* | /json]", "List named backups and history snapshots"},
-			"add":     {addBackup, "poolctl add backup [NAME]", "Copy the store to a named backup; without a name, the local time (yyyyMMddTHHmmss)"},
-			"restore": {restoreBackup, "poolctl restore backup NAME", "Validate the backup and make it the store; the replaced store is kept as a history snapshot"},
+			"add":     {addBackup, "poolctl add backup [NAME] | /to:FILE", "Copy the store to a named backup; without a name, the local time (yyyyMMddTHHmmss); /to:FILE copies it to a new file instead (moving a store out of etcd)"},
+			"restore": {restoreBackup, "poolctl restore backup NAME | /from:FILE", "Validate the backup (or the store file FILE: moving a store into etcd) and make it the store; the replaced store is kept as a history snapshot"},
 			"delete":  {deleteBackup, "poolctl delete backup NAME", "Delete a named backup or a history snapshot"},
 		},
 	}
@@ -68,6 +68,9 @@ func listBackup(e *env, a params.Args) error {
 }
 
 func addBackup(e *env, a params.Args) error {
+	if a.Has("to") {
+		return exportStore(e, a) // backup_move.go
+	}
 	name, _, err := identifier(a, "name")
 	if err != nil {
 		return err
@@ -87,6 +90,9 @@ func addBackup(e *env, a params.Args) error {
 }
 
 func restoreBackup(e *env, a params.Args) error {
+	if a.Has("from") {
+		return importStore(e, a) // backup_move.go
+	}
 	name, err := idOnly(a, "restore", "backup", "backup.name")
 	if err != nil {
 		return err

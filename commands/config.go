@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/poolctl/poolctl/commands/params"
@@ -16,12 +17,19 @@ type section struct {
 	prefix  string   // property prefix: "applicationPoolDefaults."
 	schema  *store.Schema
 	root    func(*store.Config) any
+	// elements carries out an edit of one element of the section's
+	// collection (/[name='X'].attr:value, /+[...], /-[...]); nil for a
+	// section without one.
+	elements func(*store.Config, params.Param) error
+	// prefixOptional: the section was named by its defaults element
+	// (/section:applicationPoolDefaults), so properties may omit prefix.
+	prefixOptional bool
 }
 
 func sections() []section {
 	return []section{
 		{name: "applicationPools", aliases: []string{"system.applicationHost/applicationPools"}, prefix: "applicationPoolDefaults.",
-			schema: store.PoolSchema, root: func(c *store.Config) any { return &c.ApplicationPoolDefaults }},
+			schema: store.PoolSchema, root: func(c *store.Config) any { return &c.ApplicationPoolDefaults }, elements: poolElementEdit},
 		{name: "configHistory", aliases: []string{"system.applicationHost/configHistory"},
 			schema: store.HistorySchema, root: func(c *store.Config) any { return &c.ConfigHistory }},
 		{name: "host", aliases: []string{"system.webServer/host"},
@@ -46,10 +54,11 @@ func configObject() *object {
 			return out
 		},
 		actions: map[string]action{
-			"list": {listConfig, "poolctl list config /section:applicationPools|configHistory|host [/text:ATTR | /text:* | /json] [/showSecrets]",
+			"list": {listConfig, "poolctl list config /section:applicationPools|configHistory|host [/text:ATTR | /text:* | /json] [/showSecrets]; /section:? names the sections",
 				"Show a section's effective values and where each comes from"},
-			"set": {setConfig, "poolctl set config /section:applicationPools /applicationPoolDefaults.PROPERTY:VALUE ... | /section:configHistory /maxHistories:N | /section:host /isolationMode:Legacy",
-				"Change defaults every pool inherits, history settings, or host settings"},
+			"set": {setConfig, "poolctl set config /section:applicationPools /applicationPoolDefaults.PROPERTY:VALUE ... | /section:configHistory /maxHistories:N | /section:host /isolationMode:Legacy; " +
+				`appcmd's element edits: "/[name='POOL'].PROPERTY:VALUE" "/+[name='POOL',PROPERTY='VALUE']" "/-[name='POOL']"`,
+				"Change defaults every pool inherits, one pool's settings (as appcmd does), history settings, or host settings"},
 		},
 	}
 }
@@ -60,7 +69,10 @@ func takeSection(a params.Args) (params.Args, section, error) {
 	for _, s := range sections() {
 		names = append(names, s.name)
 	}
-	if len(taken) == 0 || a.HasID {
+	if a.HasID {
+		return a, section{}, usagef("config path %q: poolctl has no per-site or per-application configuration (no web.config); config edits server-level sections: drop the path and give /section:%s", a.ID, strings.Join(names, " or /section:"))
+	}
+	if len(taken) == 0 {
 		return a, section{}, usagef("give the section: /section:%s", strings.Join(names, " or /section:"))
 	}
 	want := taken[len(taken)-1].Value
@@ -68,11 +80,24 @@ func takeSection(a params.Args) (params.Args, section, error) {
 		if strings.EqualFold(want, s.name) || containsFold(s.aliases, want) {
 			return rest, s, nil
 		}
+		if s.prefix != "" && strings.EqualFold(want, strings.TrimSuffix(s.prefix, ".")) {
+			s.prefixOptional = true
+			return rest, s, nil
+		}
 	}
-	return a, section{}, &store.ObjectError{Object: "config", ID: want, Msg: "no such section", Hint: "sections: " + strings.Join(names, ", "), Err: store.ErrNotFound}
+	return a, section{}, noSection(want, names)
 }
 
 func listConfig(e *env, a params.Args) error {
+	if p, ok := a.Lookup("section"); ok && p.Value == "?" && !a.HasID && len(a.Params) == 1 {
+		// appcmd's 'list config /section:?' names the sections.
+		for _, s := range sections() {
+			if _, err := fmt.Fprintf(e.stdout, "%s (%s)\n", s.name, strings.Join(s.aliases, ", ")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	rest, sec, err := takeSection(a)
 	if err != nil {
 		return err
@@ -130,24 +155,39 @@ func setConfig(e *env, a params.Args) error {
 	if len(rest.Params) == 0 {
 		return usagef("set config /section:%s: nothing to set; give /%sPROPERTY:VALUE", sec.name, sec.prefix)
 	}
-	ps := make([]params.Param, len(rest.Params))
-	for i, p := range rest.Params {
+	var ps, elems []params.Param
+	for _, p := range rest.Params {
+		if isElementEdit(p) {
+			if sec.elements == nil {
+				return usagef("%q: section %s has no collection of elements; set its properties with /PROPERTY:VALUE (see 'poolctl set config /?')", p.Raw, sec.name)
+			}
+			elems = append(elems, p)
+			continue
+		}
 		if sec.prefix != "" {
 			name, ok := cutPrefixFold(p.Name, sec.prefix)
-			if !ok {
-				return usagef("%q: properties of section %s start with %s, e.g. /%sprocessModel.idleTimeout:00:10:00", p.Raw, sec.name, sec.prefix, sec.prefix)
+			if !ok && !sec.prefixOptional {
+				return usagef("%q: properties of section %s start with %s, e.g. /%sprocessModel.idleTimeout:00:10:00; or edit one pool with /[name='POOL'].PROPERTY:VALUE", p.Raw, sec.name, sec.prefix, sec.prefix)
 			}
 			p.Name = name
 		}
-		ps[i] = p
+		ps = append(ps, p)
 	}
 	changed, err := e.update(func(c *store.Config) error {
 		t := &target{object: "config", id: sec.name, schema: sec.schema, root: sec.root(c),
 			inherited: func(f *store.Field) any { return f.DefaultValue() }, removed: store.RemovedPoolProperties}
-		return t.apply(ps)
+		if err := t.apply(ps); err != nil {
+			return withPrefix(err, sec.prefix)
+		}
+		for _, p := range elems {
+			if err := sec.elements(c, p); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return withPrefix(err, sec.prefix)
+		return err
 	}
 	reportChange(e, "CONFIG", sec.name, changed)
 	return nil

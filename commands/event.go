@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/poolctl/poolctl/commands/params"
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/host"
+	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -20,7 +22,7 @@ func eventObject() *object {
 	return &object{
 		name:    "event",
 		aliases: []string{"events"},
-		summary: "A recorded pool or worker event, with its IIS event id (reads the state directory)",
+		summary: "A recorded pool or worker event, with its IIS event id (from the host; without one, from the state directory)",
 		actions: map[string]action{
 			"list": {listEvent, "poolctl list event [/apppool.name:POOL] [/id:N] [/since:TIMESPAN] [/property:value ...] [/text:ATTR | /text:* | /json]",
 				"List recorded events oldest first; /since:10m (or 00:10:00) shows those of the last ten minutes"},
@@ -68,9 +70,10 @@ func eventView() *view {
 	})
 }
 
-// listEvent reads the event files of the state directory, the rotated ones
-// first, and prints them oldest first. It needs no host: a missing state
-// directory or event file lists nothing and succeeds.
+// listEvent lists the recorded events oldest first: the host's, or with no
+// host running those of the event files in the state directory (the
+// rotated ones first). A missing state directory or event file lists
+// nothing and succeeds.
 func listEvent(e *env, a params.Args) error {
 	if a.HasID {
 		return usagef("list event takes no identifier, got %q: filter with /apppool.name:POOL or /id:N", a.ID)
@@ -102,9 +105,7 @@ func listEvent(e *env, a params.Args) error {
 			return v.unknown(mode.text)
 		}
 	}
-	evs, err := events.ReadDir(e.statDir, func(file string, line int, err error) {
-		fmt.Fprintf(e.stderr, "warning: %s:%d: skipped: %v\n", file, line, err)
-	})
+	evs, err := readEvents(e, since)
 	if err != nil {
 		return err
 	}
@@ -122,6 +123,32 @@ func listEvent(e *env, a params.Args) error {
 		}
 	}
 	return render(e.stdout, v, rows, mode)
+}
+
+// readEvents returns the recorded events newer than since (all when zero),
+// in the order they were written: from the host when one runs, else from
+// the event files of the state directory. Lines that are not events are
+// skipped with a warning.
+func readEvents(e *env, since time.Time) ([]events.Event, error) {
+	skip := func(file string, line int, err any) {
+		fmt.Fprintf(e.stderr, "warning: %s:%d: skipped: %v\n", file, line, err)
+	}
+	var evs []events.Event
+	_, up, err := hostAct(e, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, e.host.Events(ctx, hostapi.EventQuery{Since: since}, func(l hostapi.EventLine) error {
+			switch {
+			case l.Event != nil:
+				evs = append(evs, *l.Event)
+			case l.Skipped != nil:
+				skip(l.Skipped.File, l.Skipped.Line, l.Skipped.Error)
+			}
+			return nil
+		})
+	})
+	if up || err != nil {
+		return evs, err
+	}
+	return events.ReadDir(e.statDir, func(file string, line int, err error) { skip(file, line, err) })
 }
 
 // stateDirOf is the state directory: --state-dir of the nearest command

@@ -27,6 +27,10 @@ const (
 	ExitBusy           = 9 // the store stayed locked by another poolctl for --timeout
 )
 
+// ExitUnavailable is for a store that could not be reached (etcd's
+// endpoints did not answer): nothing was changed.
+const ExitUnavailable = 10
+
 // ErrUsage marks a command line poolctl cannot make sense of.
 var ErrUsage = params.ErrUsage
 
@@ -55,6 +59,8 @@ func exitCode(err error) int {
 		return ExitInUse
 	case errors.Is(err, store.ErrLockTimeout):
 		return ExitBusy
+	case errors.Is(err, store.ErrUnavailable):
+		return ExitUnavailable
 	}
 	return ExitFailure
 }

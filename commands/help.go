@@ -37,8 +37,12 @@ Usage:
 Parameters start with / or - (-name:value is /name:value). Verbs and objects
 are case-insensitive, and plurals work: 'poolctl list apppools'.
 Collections: /+path.[key='value',...] adds, /-path.[key='value'] removes an
-element; /-property resets a property to its inherited value.
+element; /-property resets a property to its inherited value. In a shell,
+double-quote such a parameter: "/+environmentVariables.[name='FOO',value='a b']".
+List filters: /property:value, or an operator: $= (wildcard), $<>, $>, $>=,
+$<, $<=; single-quote them in a shell: '/queueLength:$>1000' '/name:$=Web*'.
 List output: a table; /text:ATTR bare values; /text:* every property; /json.
+appcmd's /commit:apphost is accepted (one store); /xml is not: use /json.
 `
 
 const exitCodeHelp = `Exit codes:

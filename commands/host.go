@@ -13,6 +13,7 @@ import (
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/host"
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/internal/etcdstore"
 	"github.com/poolctl/poolctl/metrics"
 	"github.com/poolctl/poolctl/store"
 )
@@ -41,6 +42,12 @@ func hostCommand() *cli.Command {
 			&cli.StringFlag{Name: "worker-group", EnvVars: []string{"POOLCTL_WORKER_GROUP"}, Usage: "supplementary group every worker gets unless its pool sets manualGroupMembership (the IIS_IUSRS analogue; default none)"},
 		},
 		Action: func(c *cli.Context) error {
+			if scheme, ok := store.HasScheme(c.String("config")); ok {
+				if scheme != etcdstore.Scheme {
+					return store.UnknownSchemeError(c.String("config"), scheme, "etcd://HOST:PORT[,HOST:PORT...]/PREFIX")
+				}
+				return usagef("--config %s: poolctl host cannot follow a store in etcd yet; give it a store file", c.String("config"))
+			}
 			if c.NArg() > 0 {
 				return usagef("host takes no arguments, got %q; flags: --state-dir, --operator-group, --log-level", c.Args().First())
 			}

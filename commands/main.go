@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/internal/etcdstore"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -35,7 +36,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "socket", EnvVars: []string{"POOLCTL_SOCKET"}, Usage: "control socket of poolctl host (default: /run/poolctl/host.sock for root, $XDG_RUNTIME_DIR/poolctl/host.sock otherwise)"},
 		&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"},
 		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, EnvVars: []string{"POOLCTL_TIMEOUT"}, Usage: "how long to wait for the store lock and for the host"},
-		&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "the host's state directory, where list event reads (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
+		&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "the host's state directory, where list event reads when no host runs (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
 	}
 }
 
@@ -131,8 +132,8 @@ func newEnv(c *cli.Context) *env {
 	}
 	return &env{
 		ctx:     c.Context,
-		store:   store.Open(path),
-		host:    hostapi.NewClient(socket),
+		store:   etcdstore.Open(path, c.Duration("timeout")),
+		host:    hostClient(socket),
 		timeout: c.Duration("timeout"),
 		stdin:   c.App.Reader,
 		stdout:  c.App.Writer,

@@ -34,8 +34,11 @@ func hostCall[T any](e *env, f func(context.Context) (T, error)) (out T, up bool
 	return out, err == nil, err
 }
 
-// reportReconcile asks a running host to reconcile with the store. A host
-// that is down needs no telling; a host that refused (the store did not
+// reportReconcile asks a running host to reconcile with the store and
+// waits, within --timeout, for the host to have applied it (success says
+// nothing). A host that is down needs no telling; a host that did not
+// finish within the timeout applies the change in the background, which
+// the tool says instead of failing; a host that refused (the store did not
 // load for it, permission) is a warning that the change waits; what the
 // host could not apply while it applied the rest (a binding that cannot
 // listen, a missing certificate) is a warning naming it, once: the host
@@ -45,6 +48,8 @@ func reportReconcile(ctx context.Context, e *env) {
 	res, err := e.host.ReconcileReport(ctx)
 	switch {
 	case errors.Is(err, hostapi.ErrHostDown):
+	case err != nil && errors.Is(err, context.DeadlineExceeded) && e.ctx.Err() == nil:
+		fmt.Fprintf(e.stderr, "saved; the host applies it in the background (it did not finish within --timeout %s; 'poolctl list apppool' shows what runs)\n", e.timeout)
 	case err != nil:
 		fmt.Fprintf(e.stderr, "warning: the store was saved, but poolctl host did not take it: %v\n", err)
 	case len(res.Warnings) == 1:
@@ -107,4 +112,23 @@ func legacyNote(w io.Writer, cfg *store.Config) {
 	if len(low) > 0 {
 		fmt.Fprintf(w, "WARNING: appIsolation Low runs inside poolctl host as its own user (root as a service: unsafe, as IIS 5.0's inetinfo): %s\n", strings.Join(low, ", "))
 	}
+}
+
+// hostAct runs the action f against the host when its socket exists, with
+// the --timeout deadline (a stop waits for the pool's requests to finish).
+// up is false when no host answers, and then nothing was done.
+func hostAct[T any](e *env, f func(context.Context) (T, error)) (out T, up bool, err error) {
+	if err := hostapi.CheckSocketPath(e.host.Socket); err != nil {
+		return out, false, err
+	}
+	if _, serr := os.Stat(e.host.Socket); serr != nil {
+		return out, false, nil
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, e.timeout)
+	defer cancel()
+	out, err = f(ctx)
+	if errors.Is(err, hostapi.ErrHostDown) {
+		return out, false, nil
+	}
+	return out, true, err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/poolctl/poolctl/commands/params"
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/runstate"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -70,11 +71,13 @@ func siteView(rt map[string]hostapi.SiteStatus) *view {
 	return newView("SITE", props)
 }
 
-func siteState(s *store.Site) string {
-	if s.ServerAutoStart == nil || *s.ServerAutoStart {
-		return "Started"
+// siteState is the state the store asks for: Started unless
+// serverAutoStart is false.
+func siteState(s *store.Site) runstate.Site {
+	if s.AutoStart() {
+		return runstate.SiteStarted
 	}
-	return "Stopped"
+	return runstate.SiteStopped
 }
 
 func listSite(e *env, a params.Args) error {
@@ -180,7 +183,7 @@ func addSite(e *env, a params.Args) error {
 			if len(pool) > 0 {
 				app.ApplicationPool = pool[0].Value
 			}
-			if err := resolvePool(c, &app, store.AppName(name, "/")); err != nil {
+			if err := c.AssignPool(&app, store.AppName(name, "/")); err != nil {
 				return err
 			}
 			s.Applications = append(s.Applications, app)
@@ -195,18 +198,6 @@ func addSite(e *env, a params.Args) error {
 	if len(phys) > 0 {
 		fmt.Fprintf(e.stdout, "APP object %q added\nVDIR object %q added\n", name+"/", name+"/")
 	}
-	return nil
-}
-
-// resolvePool checks the application's pool exists and takes its spelling.
-func resolvePool(c *store.Config, app *store.Application, id string) error {
-	p := c.Pool(app.ApplicationPool)
-	if p == nil {
-		return &store.ObjectError{Object: "app", ID: id, Property: "applicationPool", Err: store.ErrNotFound,
-			Msg:  fmt.Sprintf("pool %q does not exist", app.ApplicationPool),
-			Hint: "create it with 'poolctl add apppool /name:" + app.ApplicationPool + "' or give /applicationPool:EXISTING"}
-	}
-	app.ApplicationPool = p.Name
 	return nil
 }
 
@@ -300,14 +291,10 @@ func setSiteRunning(e *env, a params.Args, verb string, run bool) error {
 			return store.NotFound("site", id)
 		}
 		name = s.Name
-		if (siteState(s) == "Started") == run {
+		if s.AutoStart() == run {
 			return fmt.Errorf("%w: site %q is already %s", ErrAlreadyInState, s.Name, pastTense(verb))
 		}
-		if run {
-			s.ServerAutoStart = nil
-		} else {
-			s.ServerAutoStart = &run
-		}
+		s.SetAutoStart(run)
 		return nil
 	})
 	if err != nil {

@@ -2,10 +2,8 @@ package commands
 
 import (
 	"fmt"
-	"path"
 	"strings"
 
-	"github.com/poolctl/poolctl/commands/params"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -97,110 +95,4 @@ func (r row) text(p *prop) string {
 		return strings.Join(v, ",")
 	}
 	return fmt.Sprint(val)
-}
-
-// filter is one /prop:value condition of list.
-type filter struct {
-	prop  *prop
-	op    string // "=", "wild", "<>", ">", "<", ">=", "<="
-	value string
-}
-
-// parseFilters turns the remaining /prop:value parameters of list into
-// filters; every one must name a property of the view.
-func (v *view) parseFilters(ps []params.Param) ([]filter, error) {
-	var out []filter
-	for _, p := range ps {
-		if p.Op != params.OpSet || p.Selector != nil {
-			return nil, usagef("%q: list takes filters /property:value only", p.Raw)
-		}
-		pr, ok := v.lookup(p.Name)
-		if !ok {
-			return nil, v.unknown(p.Name)
-		}
-		f := filter{prop: pr, op: "=", value: p.Value}
-		for _, op := range []string{"$>=", "$<=", "$<>", "$>", "$<", "$="} {
-			if rest, ok := strings.CutPrefix(p.Value, op); ok {
-				f.op, f.value = op[1:], rest
-				if op == "$=" {
-					f.op = "wild"
-				}
-				break
-			}
-		}
-		if pr.field != nil && f.op != "wild" && !pr.field.Kind.IsCollection() {
-			// Compare in canonical form: /idleTimeout:20m matches 00:20:00.
-			if val, err := pr.field.Parse(f.value); err == nil {
-				f.value = pr.field.Format(val)
-			} else if f.op != "=" && f.op != "<>" {
-				return nil, usagef("filter %q: %v", p.Raw, err)
-			}
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
-// match reports whether the row passes every filter. Text compares
-// case-insensitively; numbers and time spans compare by value.
-func (r row) match(fs []filter) bool {
-	for _, f := range fs {
-		got := r.text(f.prop)
-		var ok bool
-		switch f.op {
-		case "=":
-			ok = strings.EqualFold(got, f.value)
-		case "<>":
-			ok = !strings.EqualFold(got, f.value)
-		case "wild":
-			ok, _ = path.Match(strings.ToLower(f.value), strings.ToLower(got))
-		default:
-			ok = compareOrdered(f.prop, r.obj, got, f.op, f.value)
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func compareOrdered(p *prop, obj any, got, op, want string) bool {
-	var c int
-	switch v := p.get(obj).(type) {
-	case uint64:
-		w, err := p.field.Parse(want)
-		if err != nil {
-			return false
-		}
-		c = cmpInt(v, w.(uint64))
-	case store.TimeSpan:
-		w, err := p.field.Parse(want)
-		if err != nil {
-			return false
-		}
-		c = cmpInt(v, w.(store.TimeSpan))
-	default:
-		c = strings.Compare(strings.ToLower(got), strings.ToLower(want))
-	}
-	switch op {
-	case ">":
-		return c > 0
-	case "<":
-		return c < 0
-	case ">=":
-		return c >= 0
-	case "<=":
-		return c <= 0
-	}
-	return false
-}
-
-func cmpInt[T ~uint64 | ~int64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

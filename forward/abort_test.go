@@ -28,8 +28,8 @@ func TestMalformedChunkedBodyEndsBothSides(t *testing.T) {
 				t.Fatal(err)
 			}
 			fe := f.nextErr(t)
-			if !errors.Is(fe, ErrRequestBody) || fe.Sent {
-				t.Fatalf("Forward error = %v (sent %v), want ErrRequestBody before anything was sent", fe, fe.Sent)
+			if !errors.Is(fe, ErrRequestBody) || fe.Committed {
+				t.Fatalf("Forward error = %v (sent %v), want ErrRequestBody before anything was sent", fe, fe.Committed)
 			}
 			b.waitClosed(t, 1)
 		})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -52,6 +53,13 @@ type conn struct {
 	abort  func() // sets a past deadline on nc; made once per conn
 	reused bool   // popped from the idle stack (not freshly dialed)
 
+	// A new connection holds one of the Target's MaxDials slots until
+	// opened runs: at its first response byte, rampHold after it
+	// connected (a timer), or its close.
+	opening atomic.Bool
+
+	probe probe // the liveness probe's state (probe_linux.go)
+
 	// Per-request watch of the client's context (see watchDelay).
 	ctx   context.Context // the request's context; nil between requests
 	stop  func() bool     // non-nil once the watch is armed
@@ -81,7 +89,24 @@ func newConn(t *Target, nc net.Conn) *conn {
 }
 
 // close closes the network connection.
-func (c *conn) close() { _ = c.nc.Close() }
+func (c *conn) close() {
+	c.opened()
+	_ = c.nc.Close()
+}
+
+// opened gives back the MaxDials slot of a new connection, once: the
+// backend answered on it (so it accepted it), or it has been connected for
+// rampHold, or it is closed.
+func (c *conn) opened() {
+	if !c.opening.CompareAndSwap(true, false) {
+		return // (the rampHold timer, left to fire, ends here)
+	}
+	t := c.t
+	t.mu.Lock()
+	t.dialing--
+	t.wakeOne()
+	t.mu.Unlock()
+}
 
 // alive probes an idle connection without blocking: false when the peer has
 // closed it, reset it, or sent unsolicited bytes.
@@ -93,7 +118,7 @@ func (c *conn) alive() bool {
 	if c.clearDeadline() != nil {
 		return false
 	}
-	return probeAlive(c.raw)
+	return probeAlive(c.raw, &c.probe)
 }
 
 // watch starts a request: its client context is watched lazily. (Calling
@@ -142,6 +167,15 @@ type watchReader struct{ c *conn }
 
 // Read reads from the backend connection.
 func (r watchReader) Read(p []byte) (int, error) {
+	n, err := r.read(p)
+	if n > 0 && r.c.opening.Load() {
+		r.c.opened()
+	}
+	return n, err
+}
+
+// read is Read without the MaxDials bookkeeping.
+func (r watchReader) read(p []byte) (int, error) {
 	c := r.c
 	if c.ctx != nil && c.stop == nil {
 		if c.reads < fastReads {

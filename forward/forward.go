@@ -27,15 +27,24 @@
 // directions, relays trailers both ways, and flushes streaming responses
 // (no Content-Length, or text/event-stream) whenever the backend pauses.
 //
+// Forward never retries. A failure says how far the request got
+// ([Outcome]: NotSent, Sent, PartlyAnswered), and the caller decides
+// whether to send it again, here or elsewhere. New connections are opened
+// a few at a time ([Options].MaxDials), and a connect whose SYN a full
+// accept queue dropped is made again within milliseconds rather than after
+// TCP's one-second retransmit.
+//
 // A handler uses it like this:
 //
 //	if err := target.Forward(w, r); err != nil {
 //		var fe *forward.Error
-//		if errors.As(err, &fe) && fe.Sent {
+//		if errors.As(err, &fe) && fe.Committed {
 //			// The status is committed: abort the response so that the
 //			// client sees a broken response, not a short complete one.
 //			panic(http.ErrAbortHandler)
 //		}
+//		// fe.Outcome == forward.NotSent: nothing reached the backend,
+//		// the request may go to another one.
 //		http.Error(w, "bad gateway: "+err.Error(), http.StatusBadGateway)
 //	}
 package forward
@@ -43,7 +52,6 @@ package forward
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -91,12 +99,27 @@ var (
 const (
 	defaultMaxIdleConns = 256
 	defaultDialTimeout  = 5 * time.Second
+	defaultMaxDials     = 4
+	// rampHold is the longest a new connection holds its MaxDials slot
+	// once connected: an answer that takes longer is a slow page, not an
+	// accept queue, and must not keep other connections from opening.
+	rampHold = 100 * time.Millisecond
 )
 
 // Options tune a Target. Zero values mean sensible defaults.
 type Options struct {
 	MaxIdleConns int           // idle keep-alive connections kept (default 256)
 	DialTimeout  time.Duration // default 5s
+	// MaxDials bounds the connections being opened to the backend at once
+	// (default 4): a connection counts from its dial until the backend is
+	// known to have accepted it (its first response byte), or rampHold
+	// after it connected, or its close. A burst of requests to a backend
+	// with no idle connection (a worker that just started, or one that
+	// closes every connection) opens them a few at a time, so they do not
+	// overflow a small accept queue, and the other requests wait for a
+	// connection to come back idle or for a slot, rather than all dialling
+	// at once.
+	MaxDials int
 }
 
 // Target is one backend worker reached over HTTP/1.1 keep-alive connections.
@@ -107,9 +130,17 @@ type Target struct {
 	maxIdle int
 	dialer  net.Dialer
 
-	mu     sync.Mutex
-	idle   []*conn // LIFO: the most recently used connection is on top
-	closed bool
+	dialTimeout time.Duration
+
+	maxDials int
+
+	mu          sync.Mutex
+	idle        []*conn // LIFO: the most recently used connection is on top
+	closed      bool
+	dialing     int             // connections opening (MaxDials), at most maxDials
+	peakDialing int             // the most ever opening at once
+	redials     uint64          // connect attempts abandoned and made again
+	waiters     []chan struct{} // getConn calls waiting for a connection or a dial slot
 }
 
 // NewTarget returns a Target for network ("tcp" or "unix") and addr.
@@ -120,13 +151,55 @@ func NewTarget(network, addr string, opts Options) *Target {
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = defaultDialTimeout
 	}
-	return &Target{
-		network: network,
-		addr:    addr,
-		maxIdle: opts.MaxIdleConns,
-		dialer:  net.Dialer{Timeout: opts.DialTimeout},
-		idle:    make([]*conn, 0, min(opts.MaxIdleConns, 64)),
+	if opts.MaxDials <= 0 {
+		opts.MaxDials = defaultMaxDials
 	}
+	return &Target{
+		network:     network,
+		addr:        addr,
+		maxIdle:     opts.MaxIdleConns,
+		maxDials:    opts.MaxDials,
+		dialer:      net.Dialer{Timeout: opts.DialTimeout},
+		dialTimeout: opts.DialTimeout,
+		idle:        make([]*conn, 0, min(opts.MaxIdleConns, 64)),
+	}
+}
+
+// Outcome says how far a failed forward got, which is what decides
+// whether the request may be sent again (by the caller: Forward itself
+// never retries).
+type Outcome int
+
+// The outcomes of a failed forward. The zero value is Sent, the cautious
+// assumption.
+const (
+	// Sent means the request, or part of it, may have reached the backend
+	// and no byte of an answer was read: only a request that is safe to
+	// repeat may be sent again.
+	Sent Outcome = iota
+	// NotSent means nothing of the request reached the backend: the dial
+	// failed (or waited in vain for a connection slot), or the Target is
+	// closed, or the request cannot be written as HTTP/1.1 (ErrBadRequest,
+	// which no other backend would take either). A dead idle connection
+	// is found by a probe before any byte is written and replaced, so it
+	// never fails a request. The request, body included, is untouched.
+	NotSent
+	// PartlyAnswered means the backend had started to answer (a status
+	// line, an informational response, a malformed head, or a response
+	// cut off): the request was handled, at least in part, and must not be
+	// sent again.
+	PartlyAnswered
+)
+
+// String returns the outcome's name.
+func (o Outcome) String() string {
+	switch o {
+	case NotSent:
+		return "not sent"
+	case PartlyAnswered:
+		return "partly answered"
+	}
+	return "sent"
 }
 
 // Error describes a failed forward.
@@ -134,12 +207,22 @@ type Error struct {
 	// Stage is one of StageDial, StageWrite, StageRead, StageBody and
 	// StageUpgrade.
 	Stage string
-	// Sent tells whether the response status was committed to the
-	// ResponseWriter. If not, the caller answers (e.g. 502). If so, the
-	// caller cannot answer any more and should abort the handler with
-	// panic(http.ErrAbortHandler) so the client sees a broken response
-	// rather than a short one that looks complete.
-	Sent bool
+	// Outcome says how far the request got: NotSent, Sent (no answer) or
+	// PartlyAnswered.
+	Outcome Outcome
+	// Committed tells whether the response status was committed to the
+	// ResponseWriter (then Outcome is PartlyAnswered). If not, the caller
+	// answers (e.g. 502). If so, the caller cannot answer any more and
+	// should abort the handler with panic(http.ErrAbortHandler) so the
+	// client sees a broken response rather than a short one that looks
+	// complete.
+	Committed bool
+	// BodyCut tells that the forwarder itself ended the reading of the
+	// client's request body (the worker failed before it took it all) by
+	// setting a past read deadline on the client's connection. net/http
+	// cancels the request's context on that read error: the cancellation
+	// is then the forwarder's doing, not a client that went away.
+	BodyCut bool
 	// Err is the underlying error.
 	Err error
 }
@@ -154,19 +237,27 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Forward relays r to the target and streams the response to w.
 // It returns nil when a response was relayed (whatever its status).
-// It returns an *Error otherwise; Error.Sent tells whether any response
-// bytes reached the client (if not, the caller answers, e.g. 502 with a
-// reason; if so, the caller aborts with panic(http.ErrAbortHandler)).
+// It returns an *Error otherwise: Error.Outcome says how far the request
+// got (NotSent, Sent, PartlyAnswered) and Error.Committed whether the
+// response status reached the client (if not, the caller answers, e.g.
+// 502 with a reason; if so, the caller aborts with
+// panic(http.ErrAbortHandler)).
+//
+// Forward makes one attempt and never retries: whether a failed request
+// may be sent again, here or to another backend, is the caller's decision,
+// made from the Outcome. An idle connection is probed without blocking
+// before it is reused, and a dead one (workers close idle connections) is
+// replaced before any byte is written, so that race does not fail
+// requests.
 //
 // A backend connection is reused only when its response was read to the
 // end, the backend did not ask to close it, and nothing was left unread on
 // it. (A client's "Connection: close" is hop-by-hop: it closes the client's
-// connection, not the backend's.) A request without a body whose method is
-// GET, HEAD, OPTIONS or DELETE is retried once on a fresh connection when a
-// reused idle connection turns out to be dead before any response byte
-// arrived (workers may close idle connections); for a request with a body,
-// a reused connection is first probed without blocking, and a dead one is
-// replaced, but a request that then fails is not retried.
+// connection, not the backend's.)
+//
+// At most Options.MaxDials connections are being opened to the backend at
+// once; a request that finds no idle connection and no free dial slot
+// waits for either (see Options.MaxDials).
 //
 // If r's context ends (the client went away), the backend call is aborted
 // and the connection discarded; the error wraps ErrClientGone and the
@@ -176,24 +267,11 @@ func (t *Target) Forward(w http.ResponseWriter, r *http.Request) error {
 		return t.forwardUpgrade(w, r)
 	}
 	hasBody := r.Body != nil && r.Body != http.NoBody
-	retryable := !hasBody && idempotentNoBody(r.Method)
-	for attempt := 0; ; attempt++ {
-		c, err := t.getConn(r.Context(), hasBody, attempt > 0)
-		if err != nil && attempt > 0 {
-			// The request went out on a reused connection that closed
-			// before an answer, and the backend now refuses new ones: it
-			// may have died of this very request, so this is not a failure
-			// to reach it, and callers must not send it elsewhere.
-			return &Error{Stage: StageRead, Err: fmt.Errorf("the connection closed before an answer and a new one failed: %w", err)}
-		}
-		if err != nil {
-			return &Error{Stage: StageDial, Err: err}
-		}
-		retry, err := t.roundTrip(c, w, r, hasBody, retryable && attempt == 0 && c.reused)
-		if !retry {
-			return err
-		}
+	c, err := t.getConn(r.Context(), false)
+	if err != nil {
+		return &Error{Stage: StageDial, Outcome: NotSent, Err: gone(r.Context(), err)}
 	}
+	return t.roundTrip(c, w, r, hasBody)
 }
 
 // CloseIdle closes idle connections (used when a worker is drained).
@@ -214,54 +292,148 @@ func (t *Target) Close() {
 	t.closed = true
 	idle := t.idle
 	t.idle = nil
+	for len(t.waiters) > 0 {
+		t.wakeOne() // they find the Target closed
+	}
 	t.mu.Unlock()
 	for _, c := range idle {
 		c.close()
 	}
 }
 
-// getConn pops an idle connection or dials a new one. fresh forces a dial.
-// checkAlive asks for a liveness probe of a reused connection, for requests
-// that cannot be retried.
-func (t *Target) getConn(ctx context.Context, checkAlive, fresh bool) (*conn, error) {
-	for !fresh {
+// getConn pops an idle connection that passes a liveness probe, or dials
+// a new one when fewer than maxDials dials are in flight; otherwise it
+// waits until a connection is returned or a dial ends. fresh forces a dial
+// (upgrades). It fails with ErrClosed once the Target is closed, and with
+// the context's error when ctx ends while it waits.
+func (t *Target) getConn(ctx context.Context, fresh bool) (*conn, error) {
+	for {
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()
 			return nil, ErrClosed
 		}
-		n := len(t.idle)
-		if n == 0 {
+		if n := len(t.idle); n > 0 && !fresh {
+			c := t.idle[n-1]
+			t.idle[n-1] = nil
+			t.idle = t.idle[:n-1]
 			t.mu.Unlock()
-			break
+			if !c.alive() {
+				c.close()
+				continue
+			}
+			c.reused = true
+			return c, nil
 		}
-		c := t.idle[n-1]
-		t.idle[n-1] = nil
-		t.idle = t.idle[:n-1]
+		if t.dialing < t.maxDials {
+			t.dialing++
+			if t.dialing > t.peakDialing {
+				t.peakDialing = t.dialing
+			}
+			t.mu.Unlock()
+			c, err := t.dial(ctx)
+			if err != nil {
+				t.mu.Lock()
+				t.dialing--
+				t.wakeOne()
+				t.mu.Unlock()
+				return nil, err
+			}
+			// The slot is the new connection's until it is known to be
+			// accepted (see conn.opened).
+			c.opening.Store(true)
+			time.AfterFunc(rampHold, c.opened)
+			return c, nil
+		}
+		wake := make(chan struct{}, 1)
+		t.waiters = append(t.waiters, wake)
 		t.mu.Unlock()
-		if checkAlive && !c.alive() {
-			c.close()
-			continue
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			t.mu.Lock()
+			if !t.dropWaiter(wake) {
+				t.wakeOne() // it was woken too: pass the turn on
+			}
+			t.mu.Unlock()
+			return nil, ctx.Err()
 		}
-		c.reused = true
-		return c, nil
 	}
-	return t.dial(ctx)
 }
 
-// dial opens a new connection to the backend.
+// wakeOne wakes the longest waiting getConn, if any. Called with t.mu
+// held.
+func (t *Target) wakeOne() {
+	if len(t.waiters) == 0 {
+		return
+	}
+	wake := t.waiters[0]
+	t.waiters[0] = nil
+	t.waiters = t.waiters[1:]
+	wake <- struct{}{} // buffered, and each waiter is woken once
+}
+
+// dropWaiter removes wake from the waiters and reports whether it was
+// still there (not woken yet). Called with t.mu held.
+func (t *Target) dropWaiter(wake chan struct{}) bool {
+	for i, w := range t.waiters {
+		if w == wake {
+			t.waiters = append(t.waiters[:i], t.waiters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// Connect attempts to a worker: the first waits synWait, each next one
+// twice as long, until DialTimeout.
+const synWait = 25 * time.Millisecond
+
+// dial opens a new connection to the backend. A worker is on this machine,
+// where a connect completes at once unless the worker's accept queue is
+// full: the kernel then drops the SYN, and TCP sends it again only after a
+// second (then 3 s, 7 s). So a TCP connect that has not completed within
+// synWait is abandoned and tried again at once, the wait doubling each
+// time, until DialTimeout: a worker with a small listen backlog that falls
+// behind costs a request milliseconds, not a second.
 func (t *Target) dial(ctx context.Context) (*conn, error) {
+	if t.network != "tcp" {
+		nc, err := t.dialer.DialContext(ctx, t.network, t.addr)
+		if err != nil {
+			return nil, err
+		}
+		return newConn(t, nc), nil
+	}
+	deadline := time.Now().Add(t.dialTimeout)
+	wait := synWait
+	for {
+		until := time.Now().Add(wait)
+		if until.After(deadline) {
+			until = deadline
+		}
+		actx, cancel := context.WithDeadline(ctx, until)
+		nc, err := t.dialer.DialContext(actx, t.network, t.addr)
+		cancel()
+		if err == nil {
+			return newConn(t, nc), nil
+		}
+		if ctx.Err() != nil || !isTimeout(err) || !time.Now().Before(deadline) {
+			return nil, err
+		}
+		t.mu.Lock()
+		t.redials++
+		t.mu.Unlock()
+		wait *= 2
+	}
+}
+
+// DialStats reports the connections opening now (see Options.MaxDials),
+// the most there ever were at once, and the connect attempts abandoned and
+// made again (see dial).
+func (t *Target) DialStats() (inFlight, peak int, redials uint64) {
 	t.mu.Lock()
-	closed := t.closed
-	t.mu.Unlock()
-	if closed {
-		return nil, ErrClosed
-	}
-	nc, err := t.dialer.DialContext(ctx, t.network, t.addr)
-	if err != nil {
-		return nil, err
-	}
-	return newConn(t, nc), nil
+	defer t.mu.Unlock()
+	return t.dialing, t.peakDialing, t.redials
 }
 
 // putConn returns c to the idle stack, or closes it when the stack is full
@@ -274,15 +446,6 @@ func (t *Target) putConn(c *conn) {
 		return
 	}
 	t.idle = append(t.idle, c)
+	t.wakeOne()
 	t.mu.Unlock()
-}
-
-// idempotentNoBody reports whether a body-less request with method m may be
-// sent a second time.
-func idempotentNoBody(m string) bool {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
-		return true
-	}
-	return false
 }

@@ -505,7 +505,10 @@ func closingBackend(t *testing.T, answer int, readOnly bool, closed chan<- struc
 	return addr, conns, mu
 }
 
-func TestRetryOnClosedIdleConnection(t *testing.T) {
+// TestProbeReplacesClosedIdleConnection: an idle connection the backend
+// closed is found dead by the probe before any byte is written and
+// replaced, so a GET never fails for it (Forward itself never retries).
+func TestProbeReplacesClosedIdleConnection(t *testing.T) {
 	closed := make(chan struct{}, 16)
 	addr, conns, mu := closingBackend(t, 1, false, closed)
 	f := newFront(t, addr)
@@ -571,8 +574,8 @@ func TestPostOnClosedIdleConnection(t *testing.T) {
 			t.Fatalf("status %d, want 502", resp.StatusCode)
 		}
 		fe := f.nextErr(t)
-		if fe.Sent || fe.Stage != StageRead {
-			t.Errorf("error %+v, want Stage read, Sent false", fe)
+		if fe.Committed || fe.Stage != StageRead || fe.Outcome != Sent {
+			t.Errorf("error %+v, want Stage read, outcome sent, not committed", fe)
 		}
 	})
 }
@@ -594,8 +597,8 @@ func TestBackendDown(t *testing.T) {
 		t.Errorf("status %d, want 502", resp.StatusCode)
 	}
 	fe := f.nextErr(t)
-	if fe.Stage != StageDial || fe.Sent {
-		t.Errorf("error %+v, want Stage dial, Sent false", fe)
+	if fe.Stage != StageDial || fe.Committed || fe.Outcome != NotSent {
+		t.Errorf("error %+v, want Stage dial, outcome not sent, not committed", fe)
 	}
 	var opErr *net.OpError
 	if !errors.As(fe, &opErr) {
@@ -622,7 +625,7 @@ func TestBackendDiesMidResponse(t *testing.T) {
 		t.Error("client read a complete response; want an error")
 	}
 	fe := f.nextErr(t)
-	if !fe.Sent || fe.Stage != StageBody || !errors.Is(fe, io.ErrUnexpectedEOF) {
+	if !fe.Committed || fe.Stage != StageBody || fe.Outcome != PartlyAnswered || !errors.Is(fe, io.ErrUnexpectedEOF) {
 		t.Errorf("error %+v, want Stage body, Sent true, unexpected EOF", fe)
 	}
 }
@@ -656,7 +659,7 @@ func TestClientCancelClosesBackend(t *testing.T) {
 		t.Error("client request succeeded after cancel")
 	}
 	fe := f.nextErr(t)
-	if !errors.Is(fe, ErrClientGone) || fe.Sent {
+	if !errors.Is(fe, ErrClientGone) || fe.Committed {
 		t.Errorf("error %+v, want ErrClientGone, Sent false", fe)
 	}
 	b.waitClosed(t, 1)
@@ -813,7 +816,7 @@ func TestMalformedResponses(t *testing.T) {
 			if resp.StatusCode != http.StatusBadGateway {
 				t.Fatalf("status %d, want 502", resp.StatusCode)
 			}
-			if fe := f.nextErr(t); !errors.Is(fe, ErrBadResponse) || fe.Sent {
+			if fe := f.nextErr(t); !errors.Is(fe, ErrBadResponse) || fe.Committed {
 				t.Errorf("error %+v, want ErrBadResponse, Sent false", fe)
 			}
 		})
@@ -892,30 +895,33 @@ func TestConcurrentRequests(t *testing.T) {
 }
 
 // TestGetThatKillsBackend: a GET on a reused connection that closes before
-// an answer is retried once on a new connection; when the backend now
-// refuses connections (it died of that request), the failure is reported
-// as a read, not a dial, so the caller does not send it to another backend
-// to kill that one too.
+// an answer is not retried by Forward: it reports outcome Sent (the
+// request went out, no answer came), and the caller decides.
 func TestGetThatKillsBackend(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan int, 4)
 	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
+		n := 0
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n++
+			accepted <- n
+			br := bufio.NewReader(c)
+			if _, err := http.ReadRequest(br); err != nil {
+				c.Close()
+				continue
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			_, _ = http.ReadRequest(br) // the request it "dies" of
+			c.Close()                   // no answer
 		}
-		br := bufio.NewReader(c)
-		if _, err := http.ReadRequest(br); err != nil {
-			c.Close()
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		_, _ = http.ReadRequest(br) // the request it "dies" of
-		ln.Close()                  // no more connections ...
-		c.Close()                   // ... and no answer
 	}()
 	f := newFront(t, ln.Addr().String())
 	client := newClient(t)
@@ -930,7 +936,10 @@ func TestGetThatKillsBackend(t *testing.T) {
 		}
 	}
 	fe := f.nextErr(t)
-	if fe.Stage != StageRead || fe.Sent {
-		t.Errorf("error %+v, want Stage read, Sent false", fe)
+	if fe.Stage != StageRead || fe.Committed || fe.Outcome != Sent {
+		t.Errorf("error %+v, want Stage read, outcome sent, not committed", fe)
+	}
+	if n := len(accepted); n != 1 {
+		t.Errorf("backend accepted %d connections, want 1 (no retry in Forward)", n)
 	}
 }

@@ -60,7 +60,7 @@ func FuzzForwardRawRequest(f *testing.F) {
 		var fe *Error
 		switch {
 		case err == nil:
-		case errors.As(err, &fe) && fe.Sent:
+		case errors.As(err, &fe) && fe.Committed:
 			panic(http.ErrAbortHandler)
 		case errors.Is(err, ErrRequestBody):
 			w.Header().Set("Connection", "close")

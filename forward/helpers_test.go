@@ -42,7 +42,7 @@ func newFrontTarget(t *testing.T, tg *Target, tls bool) *front {
 		default:
 		}
 		var fe *Error
-		if errors.As(err, &fe) && fe.Sent {
+		if errors.As(err, &fe) && fe.Committed {
 			panic(http.ErrAbortHandler)
 		}
 		http.Error(w, "bad gateway: "+err.Error(), http.StatusBadGateway)

@@ -11,15 +11,13 @@ import (
 // maxInformational bounds the 1xx responses relayed before the final one.
 const maxInformational = 16
 
-// roundTrip sends r on c and relays the response to w. It returns
-// retry=true (and no error) when c was a reused connection that turned out
-// dead before any response byte and mayRetry allowed another attempt; c is
-// then already closed.
-func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasBody, mayRetry bool) (retry bool, err error) {
+// roundTrip sends r on c and relays the response to w. It makes one
+// attempt: a failure is reported with its Outcome, and c is closed.
+func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasBody bool) error {
 	ctx := r.Context()
 	if ctx.Err() != nil {
 		t.putConn(c)
-		return false, &Error{Stage: StageWrite, Err: gone(ctx, ctx.Err())}
+		return &Error{Stage: StageWrite, Outcome: NotSent, Err: gone(ctx, ctx.Err())}
 	}
 	// A client that goes away aborts the backend call: the connection
 	// gets a past deadline, so blocked I/O returns (see watchDelay).
@@ -29,7 +27,12 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 
 	mode := requestBodyMode(r, hasBody)
 	if err := c.writeHead(r, mode, false); err != nil {
-		return false, &Error{Stage: StageWrite, Err: err}
+		if errors.Is(err, ErrBadRequest) {
+			// Refused before a byte was written (sending it
+			// elsewhere would fail the same way).
+			return &Error{Stage: StageWrite, Outcome: NotSent, Err: err}
+		}
+		return &Error{Stage: StageWrite, Err: err}
 	}
 	var werr error
 	var bc *bodyCopy
@@ -56,7 +59,7 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 		}
 	}
 	if werr != nil && isClientError(werr) {
-		return false, &Error{Stage: StageWrite, Err: gone(ctx, werr)}
+		return &Error{Stage: StageWrite, Err: gone(ctx, werr)}
 	}
 	// After a failed write the backend may still have answered (an early
 	// 413, say) before closing: try to read that answer.
@@ -65,20 +68,23 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 	for {
 		got, err := c.readHead()
 		if err != nil {
+			outcome := Sent
+			if got || informational > 0 {
+				outcome = PartlyAnswered
+			}
+			cut := false
 			if bc != nil {
 				if berr := bc.finish(ctx, c, w); bc.clientFault(berr) {
 					// The body copy failed on the client side and closed
 					// the backend connection: that is why the read ended.
-					return false, &Error{Stage: StageWrite, Err: gone(ctx, berr)}
+					return &Error{Stage: StageWrite, Outcome: outcome, Err: gone(ctx, berr)}
 				}
-			}
-			if mayRetry && !got && ctx.Err() == nil && !isTimeout(err) {
-				return true, nil
+				cut = bc.stopped
 			}
 			if werr != nil {
-				return false, &Error{Stage: StageWrite, Err: gone(ctx, werr)}
+				return &Error{Stage: StageWrite, Outcome: outcome, BodyCut: cut, Err: goneUnlessCut(ctx, werr, cut)}
 			}
-			return false, &Error{Stage: StageRead, Err: gone(ctx, err)}
+			return &Error{Stage: StageRead, Outcome: outcome, BodyCut: cut, Err: goneUnlessCut(ctx, err, cut)}
 		}
 		s := c.head.status
 		if s >= 200 {
@@ -88,13 +94,13 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 			if bc != nil {
 				_ = bc.finish(ctx, c, w)
 			}
-			return false, &Error{Stage: StageRead, Err: fmt.Errorf("%w: 101 to a request without Upgrade", ErrBadResponse)}
+			return &Error{Stage: StageRead, Outcome: PartlyAnswered, Err: fmt.Errorf("%w: 101 to a request without Upgrade", ErrBadResponse)}
 		}
 		if informational++; informational > maxInformational {
 			if bc != nil {
 				_ = bc.finish(ctx, c, w)
 			}
-			return false, &Error{Stage: StageRead, Err: fmt.Errorf("%w: too many 1xx responses", ErrBadResponse)}
+			return &Error{Stage: StageRead, Outcome: PartlyAnswered, Err: fmt.Errorf("%w: too many 1xx responses", ErrBadResponse)}
 		}
 		if s != http.StatusContinue && r.ProtoAtLeast(1, 1) {
 			// 1xx (103 Early Hints...) cannot go to an HTTP/1.0 client.
@@ -115,19 +121,20 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 		berr = bc.finish(ctx, c, w)
 	}
 	if err != nil && !sent && copied.clientFault(berr) {
-		return false, &Error{Stage: StageWrite, Err: gone(ctx, berr)}
+		return &Error{Stage: StageWrite, Outcome: PartlyAnswered, Err: gone(ctx, berr)}
 	}
 	if err != nil {
 		stage := StageBody
 		if !sent {
 			stage = StageRead
 		}
-		return false, &Error{Stage: stage, Sent: sent, Err: gone(ctx, err)}
+		cut := copied != nil && copied.stopped
+		return &Error{Stage: stage, Outcome: PartlyAnswered, Committed: sent, BodyCut: cut, Err: goneUnlessCut(ctx, err, cut)}
 	}
 	// Stray bytes after the response would be read as the next response:
 	// such a connection is not reused.
 	reusable = werr == nil && berr == nil && c.head.keepAlive && c.br.Buffered() == 0
-	return false, nil
+	return nil
 }
 
 // relay copies the response whose head is in c.head to w: header, body and
@@ -184,6 +191,15 @@ func gone(ctx context.Context, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w (%w): %w", ErrClientGone, context.Cause(ctx), err)
+}
+
+// goneUnlessCut is gone, except when the forwarder cut the client's body
+// itself (cut): the context it cancelled is not a client that went away.
+func goneUnlessCut(ctx context.Context, err error, cut bool) error {
+	if cut {
+		return err
+	}
+	return gone(ctx, err)
 }
 
 // isClientError reports whether err came from reading the client's body.

@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,15 +15,15 @@ import (
 // relayed like a normal response. The dedicated connection is never pooled.
 func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	c, err := t.dial(ctx)
+	c, err := t.getConn(ctx, true)
 	if err != nil {
-		return &Error{Stage: StageDial, Err: err}
+		return &Error{Stage: StageDial, Outcome: NotSent, Err: gone(ctx, err)}
 	}
 	// The answer may take long: watch the client from the start.
 	c.watch(ctx)
 	if err := c.arm(); err != nil {
 		c.close()
-		return &Error{Stage: StageDial, Err: err}
+		return &Error{Stage: StageDial, Outcome: NotSent, Err: err}
 	}
 	hijacked := false
 	defer func() {
@@ -38,6 +39,9 @@ func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 		mode = bodyStream
 	}
 	if err := c.writeHead(r, mode, true); err != nil {
+		if errors.Is(err, ErrBadRequest) {
+			return &Error{Stage: StageWrite, Outcome: NotSent, Err: err}
+		}
 		return &Error{Stage: StageWrite, Err: err}
 	}
 	if hasBody {
@@ -52,15 +56,19 @@ func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	for informational := 0; ; informational++ {
-		if _, err := c.readHead(); err != nil {
-			return &Error{Stage: StageRead, Err: gone(ctx, err)}
+		if got, err := c.readHead(); err != nil {
+			outcome := Sent
+			if got || informational > 0 {
+				outcome = PartlyAnswered
+			}
+			return &Error{Stage: StageRead, Outcome: outcome, Err: gone(ctx, err)}
 		}
 		s := c.head.status
 		if s >= 200 || s == http.StatusSwitchingProtocols {
 			break
 		}
 		if informational >= maxInformational {
-			return &Error{Stage: StageRead, Err: fmt.Errorf("%w: too many 1xx responses", ErrBadResponse)}
+			return &Error{Stage: StageRead, Outcome: PartlyAnswered, Err: fmt.Errorf("%w: too many 1xx responses", ErrBadResponse)}
 		}
 		if s != http.StatusContinue && r.ProtoAtLeast(1, 1) {
 			// 1xx (103 Early Hints...) cannot go to an HTTP/1.0 client.
@@ -74,7 +82,7 @@ func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 			if !sent {
 				stage = StageRead
 			}
-			return &Error{Stage: stage, Sent: sent, Err: gone(ctx, err)}
+			return &Error{Stage: stage, Outcome: PartlyAnswered, Committed: sent, Err: gone(ctx, err)}
 		}
 		return nil
 	}
@@ -82,11 +90,11 @@ func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 	// 101: from here on the connection is no longer HTTP, and no longer
 	// tied to the request's context.
 	if !c.unwatch() {
-		return &Error{Stage: StageUpgrade, Err: gone(ctx, ctx.Err())}
+		return &Error{Stage: StageUpgrade, Outcome: PartlyAnswered, Err: gone(ctx, ctx.Err())}
 	}
 	cc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return &Error{Stage: StageUpgrade, Err: fmt.Errorf("hijacking client connection: %w", err)}
+		return &Error{Stage: StageUpgrade, Outcome: PartlyAnswered, Err: fmt.Errorf("hijacking client connection: %w", err)}
 	}
 	hijacked = true
 	defer cc.Close()
@@ -109,12 +117,12 @@ func (t *Target) forwardUpgrade(w http.ResponseWriter, r *http.Request) error {
 		_, _ = c.br.Discard(n)
 	}
 	if err := bw.Flush(); err != nil {
-		return &Error{Stage: StageUpgrade, Sent: true, Err: fmt.Errorf("writing 101 to client: %w", err)}
+		return &Error{Stage: StageUpgrade, Outcome: PartlyAnswered, Committed: true, Err: fmt.Errorf("writing 101 to client: %w", err)}
 	}
 	if n := brw.Reader.Buffered(); n > 0 {
 		p, _ := brw.Reader.Peek(n)
 		if _, err := c.nc.Write(p); err != nil {
-			return &Error{Stage: StageUpgrade, Sent: true, Err: fmt.Errorf("writing to backend: %w", err)}
+			return &Error{Stage: StageUpgrade, Outcome: PartlyAnswered, Committed: true, Err: fmt.Errorf("writing to backend: %w", err)}
 		}
 	}
 

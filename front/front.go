@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,12 +50,14 @@ type Front struct {
 }
 
 type listener struct {
-	key     listenKey
-	srv     *http.Server
-	ln      net.Listener
-	certs   []certPair
-	closed  chan struct{}
-	serving net.Listener // what srv serves: ln with the limits, and TLS
+	key      listenKey
+	srv      *http.Server
+	ln       net.Listener
+	certs    []certPair
+	certSet  atomic.Pointer[certSet] // what the TLS handshake picks from
+	stopping atomic.Bool             // closeListener closed ln
+	closed   chan struct{}
+	serving  net.Listener // what srv serves: ln with the limits, and TLS
 }
 
 // New returns a front that serves no site yet.
@@ -80,8 +83,13 @@ func (f *Front) Apply(ctx context.Context, cfg *store.Config) error {
 	for key, pr := range t.ports {
 		l := f.listeners[key]
 		if l != nil && key.tls && !sameCerts(l.certs, pr.certs) {
-			f.closeListener(ctx, l)
-			l = nil
+			// New certificates on the listener that serves: closing it
+			// and listening again would race its close for the port.
+			if err := l.swapCerts(pr.certs); err != nil {
+				errs = append(errs, err)
+				delete(t.ports, key) // closed below, like a binding that cannot listen
+				continue
+			}
 		}
 		if l != nil {
 			continue
@@ -140,14 +148,14 @@ func (f *Front) open(key listenKey, pr *portRoutes) (*listener, error) {
 		ErrorLog:          slog.NewLogLogger(f.logger.Handler(), slog.LevelDebug),
 	}
 	if key.tls {
-		certs, err := loadCerts(pr.certs)
-		if err != nil {
+		if err := l.swapCerts(pr.certs); err != nil {
 			ln.Close()
 			return nil, err
 		}
-		l.certs = pr.certs
 		l.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
-			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.pick(hello.ServerName), nil }}
+			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+				return l.certSet.Load().pick(hello.ServerName), nil
+			}}
 		ln = tls.NewListener(ln, l.srv.TLSConfig)
 	}
 	l.serving = ln
@@ -159,17 +167,20 @@ func (f *Front) serveListener(l *listener) {
 	ln := l.serving
 	go func() {
 		defer close(l.closed)
-		if err := l.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := l.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !(l.stopping.Load() && errors.Is(err, net.ErrClosed)) {
 			f.logger.Error("listener stopped", "addr", l.key.addr, "err", err)
 		}
 	}()
 	f.logger.Info("listening", "addr", ln.Addr().String(), "tls", l.key.tls)
 }
 
-// closeListener stops accepting on l and lets its requests finish in the
+// closeListener stops accepting on l at once, so that its port is free
+// for a listener the next apply opens, and lets its requests finish in the
 // background. Called with f.mu held.
 func (f *Front) closeListener(ctx context.Context, l *listener) {
 	delete(f.listeners, l.key)
+	l.stopping.Store(true)
+	_ = l.ln.Close() // Serve returns; Shutdown below waits for the connections
 	go func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 90*time.Second)
 		defer cancel()
@@ -185,6 +196,19 @@ func (f *Front) Addrs() []string {
 	for _, l := range f.listeners {
 		out = append(out, l.ln.Addr().String())
 	}
+	return out
+}
+
+// Listening lists the listeners that serve, sorted, as ListenKeys names
+// them.
+func (f *Front) Listening() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.listeners))
+	for key := range f.listeners {
+		out = append(out, key.String())
+	}
+	sort.Strings(out)
 	return out
 }
 

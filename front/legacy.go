@@ -80,7 +80,7 @@ func (f *Front) reroute(w http.ResponseWriter, r *http.Request, err error) bool 
 		f.serveLow(w, r, site.name, app.low)
 		return true
 	}
-	pool := f.pools.Pool(app.pool)
+	pool := f.findPool(app.pool)
 	if pool == nil {
 		return false
 	}

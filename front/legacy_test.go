@@ -96,7 +96,7 @@ func TestRerouteOnlyWhenRoutesMoved(t *testing.T) {
 	get := func() *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, "/low/a.txt", nil)
-		f.serve(f.newExchange(rec, req, key), req, "Main", m.Pool("Root"))
+		f.serve(f.newExchange(rec, req, key), req, "Main", appPool{m.Pool("Root")})
 		return rec
 	}
 	if rec := get(); rec.Code != http.StatusServiceUnavailable {
@@ -107,7 +107,7 @@ func TestRerouteOnlyWhenRoutesMoved(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/low/a.txt", nil)
 	x := f.newExchange(rec, req, key)
 	f.routes.Store(buildTable(legacyRoutesConfig("Legacy", dir), discardLogger))
-	f.serve(x, req, "Main", m.Pool("Root"))
+	f.serve(x, req, "Main", appPool{m.Pool("Root")})
 	if body, _ := io.ReadAll(rec.Body); rec.Code != 200 || strings.TrimSpace(string(body)) != "moved" {
 		t.Errorf("stopped pool, routes moved: %d %q, want 200 from the new route", rec.Code, body)
 	}

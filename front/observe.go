@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/poolctl/poolctl/accesslog"
-	"github.com/poolctl/poolctl/apppool"
 )
 
 // exchange follows one request through the front: it wraps the response
@@ -27,7 +26,7 @@ type exchange struct {
 	hijacked bool
 	aborted  bool // the response was cut off (http.ErrAbortHandler)
 	site     *siteRoute
-	pool     *apppool.Pool
+	pool     Pool
 	reason   string // the refusal reason, when the front turned it away
 	unrouted bool   // no site, or no application of the site, matched
 
@@ -91,7 +90,7 @@ func (f *Front) finish(x *exchange) {
 	}
 	took := time.Since(x.start)
 	if x.pool != nil && status != 0 {
-		x.pool.Stats().ObserveRequest(status, took)
+		x.pool.ObserveRequest(status, took)
 	}
 	if x.unrouted {
 		f.unrouted.Add(1)

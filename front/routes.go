@@ -170,3 +170,24 @@ func hasPathPrefixFold(path, prefix string) bool {
 	}
 	return len(path) == len(prefix) || path[len(prefix)] == '/'
 }
+
+// ListenKeys lists the listeners cfg asks for, sorted: "http ADDR" or
+// "https ADDR" per listener (bindings of one port share one). It is a pure
+// function of cfg, for the host's plan.
+func ListenKeys(cfg *store.Config) []string {
+	t := buildTable(cfg, slog.New(slog.DiscardHandler))
+	out := make([]string, 0, len(t.ports))
+	for key := range t.ports {
+		out = append(out, key.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// String is "http ADDR" or "https ADDR".
+func (k listenKey) String() string {
+	if k.tls {
+		return "https " + k.addr
+	}
+	return "http " + k.addr
+}

@@ -57,7 +57,7 @@ func (f *Front) handler(key listenKey) http.Handler {
 			f.serveLow(w, r, site.name, app.low)
 			return
 		}
-		pool := f.pools.Pool(app.pool)
+		pool := f.findPool(app.pool)
 		if pool == nil {
 			if f.reroute(w, r, apppool.ErrNoPool) {
 				return
@@ -70,7 +70,9 @@ func (f *Front) handler(key listenKey) http.Handler {
 	})
 }
 
-func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool *apppool.Pool) {
+// serve runs the request on pool: one loop that acquires a worker,
+// forwards, and on a failure applies the one retry rule (retry.go).
+func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool Pool) {
 	start := time.Now()
 	id := f.reqID.Add(1)
 	if x, ok := w.(*exchange); ok {
@@ -80,7 +82,8 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 	// Tell the worker which site this is (the built-in worker needs it when
 	// several sites share an application path); never trust the client's.
 	r.Header.Set(worker.SiteHeader, site)
-	for attempt := 0; ; attempt++ {
+	tries := 0
+	for try := 1; ; try++ {
 		wk, err := pool.Acquire(r.Context(), req)
 		if err != nil {
 			if f.reroute(w, r, err) {
@@ -94,37 +97,19 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 		if ferr == nil {
 			return
 		}
-		var fe *forward.Error
+		fe := &forward.Error{Stage: forward.StageRead, Outcome: forward.Sent, Err: ferr}
 		errors.As(ferr, &fe)
-		if fe != nil && fe.Stage == forward.StageDial && r.Context().Err() != nil {
-			// The client went away or gave up before anything reached
-			// the worker: its dial was cancelled, which is not the
-			// worker refusing connections, so the worker is neither
-			// replaced nor blamed. Nothing is answered; the access log
-			// records sc-win32-status 64 and no status. (Only at the
-			// dial: later, the forwarder's own deadline on the client's
-			// body also ends the request's context.)
-			f.logger.Debug("client went away before its request reached a worker", "pool", pool.Name(), "pid", wk.PID, "err", ferr)
-			return
-		}
-		if fe != nil && fe.Stage == forward.StageDial && attempt < 2 {
-			// Nothing reached the worker: it died or stopped listening a
-			// moment ago. Replace it and try another.
-			pool.Discard(wk, ferr.Error())
-			continue
-		}
-		if fe != nil && !fe.Sent && retrySafe(r) && pool.Hung(wk) && attempt < 2 {
-			// The host killed the worker as hung before it answered: an
-			// idempotent request without a body goes to its replacement.
-			continue
-		}
-		if fe != nil && fe.Sent {
-			// The response had started: all that is left is to cut it off.
+		switch {
+		case fe.Committed:
+			// The response had started: all that is left is to cut it
+			// off (the access log shows sc-win32-status 64).
+			f.logger.Debug("response cut off", "pool", pool.Name(), "pid", wk.PID(), "client_gone", r.Context().Err() != nil, "err", ferr)
 			panic(http.ErrAbortHandler)
-		}
-		if errors.Is(ferr, forward.ErrRequestBody) {
+		case errors.Is(ferr, forward.ErrRequestBody):
 			// The client's body broke off (or came too slowly): the
 			// forwarder has closed the worker's side; close the client's.
+			// (Checked before the client's context: a body deadline
+			// ends that context too.)
 			w.Header().Set("Connection", "close")
 			if isTimeout(ferr) {
 				unavailable(w, http.StatusRequestTimeout, "RequestTimeout", "reading the request body: "+ferr.Error())
@@ -132,8 +117,32 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 				unavailable(w, http.StatusBadRequest, "BadRequestBody", "reading the request body: "+ferr.Error())
 			}
 			return
+		case r.Context().Err() != nil && !fe.BodyCut:
+			// The client went away or gave up: whatever the forward
+			// reports came from that (a cancelled dial, an aborted read),
+			// not from the worker, which is neither replaced nor blamed.
+			// (Unless the forwarder cut the client's body itself: that
+			// also cancels the context, but the worker failed.)
+			// Nothing is answered: the access log records no status and
+			// sc-win32-status 64, and the pool's status counters do not
+			// count it.
+			clientGone(w)
+			f.logger.Debug("client went away before its answer", "pool", pool.Name(), "pid", wk.PID(), "outcome", fe.Outcome.String(), "err", ferr)
+			return
 		}
-		f.logger.Warn("worker failed to answer", "pool", pool.Name(), "pid", wk.PID, "err", ferr)
+		if workerRefused(fe) {
+			// Nothing reached the worker: it died or stopped listening a
+			// moment ago. Replace it.
+			pool.Discard(wk, ferr.Error())
+		}
+		if tries == 0 {
+			tries = maxTries(pool)
+		}
+		if retryable(fe, r, fe.Outcome == forward.Sent && pool.TakenDown(wk)) && try < tries {
+			f.logger.Debug("trying the request again", "pool", pool.Name(), "pid", wk.PID(), "outcome", fe.Outcome.String(), "try", try, "err", ferr)
+			continue
+		}
+		f.logger.Warn("worker failed to answer", "pool", pool.Name(), "pid", wk.PID(), "outcome", fe.Outcome.String(), "tries", try, "err", ferr)
 		if r.Body != nil && r.Body != http.NoBody {
 			// The rest of the body would only be read to be thrown
 			// away: end the client's side too.
@@ -146,24 +155,25 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 
 // refuse answers a request the pool cannot take: 503 with Retry-After and
 // the reason, or a TCP reset when the pool says TcpLevel.
-func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Pool, err error) {
+func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool Pool, err error) {
 	if r.Context().Err() != nil {
-		return // the client left while queued
+		clientGone(w) // the client left while queued
+		return
 	}
 	reason := "N/A"
 	switch {
 	case errors.Is(err, apppool.ErrQueueFull):
 		reason = "QueueFull"
-		pool.Stats().Refused(apppool.RefusedQueueFull)
+		pool.Refused(apppool.RefusedQueueFull)
 	case errors.Is(err, apppool.ErrPoolDisabled):
 		reason = "AppOffline"
-		pool.Stats().Refused(apppool.RefusedRapidFail)
+		pool.Refused(apppool.RefusedRapidFail)
 	case errors.Is(err, apppool.ErrPoolStopped):
 		reason = "Disabled"
-		pool.Stats().Refused(apppool.RefusedStopped)
+		pool.Refused(apppool.RefusedStopped)
 	case errors.Is(err, apppool.ErrCPULimit):
 		reason = "AppShutdown"
-		pool.Stats().Refused(apppool.RefusedCPULimit)
+		pool.Refused(apppool.RefusedCPULimit)
 	}
 	if x, ok := w.(*exchange); ok {
 		x.reason = reason // also when the answer is a TCP reset
@@ -181,12 +191,10 @@ func (f *Front) refuse(w http.ResponseWriter, r *http.Request, pool *apppool.Poo
 	unavailable(w, http.StatusServiceUnavailable, reason, err.Error())
 }
 
-// retrySafe reports whether a request may be sent again: an idempotent
-// method and no body that could already have been consumed.
-func retrySafe(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return r.ContentLength == 0 && (r.Body == nil || r.Body == http.NoBody)
+// clientGone marks the exchange as one whose client went away before it
+// was answered (the access log's reason).
+func clientGone(w http.ResponseWriter) {
+	if x, ok := w.(*exchange); ok {
+		x.reason = "ClientGone"
 	}
-	return false
 }

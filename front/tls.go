@@ -38,3 +38,16 @@ func (cs *certSet) pick(name string) *tls.Certificate {
 	}
 	return cs.any
 }
+
+// swapCerts loads the certificates of pairs and makes the listener's next
+// handshakes use them; connections already open keep theirs. On error the
+// listener keeps the certificates it had. Called with Front.mu held.
+func (l *listener) swapCerts(pairs []certPair) error {
+	cs, err := loadCerts(pairs)
+	if err != nil {
+		return err
+	}
+	l.certs = pairs
+	l.certSet.Store(cs)
+	return nil
+}

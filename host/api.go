@@ -2,9 +2,7 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"github.com/poolctl/poolctl/runstate"
 	"net/http"
 	"sort"
 	"time"
@@ -17,43 +15,17 @@ import (
 // routes registers the control API.
 func (h *Host) routes(s *hostapi.Server) {
 	h.reconcileRoutes(s) // reconcile_api.go
+	h.eventRoutes(s)     // events_api.go
 	s.Handle("GET /v1/apppools", hostapi.Read, func(context.Context, *http.Request) (any, error) {
 		return h.manager.PoolStatuses(), nil // Inactive in Legacy mode
 	})
+	// start and stop persist autoStart themselves (runtime_verbs.go), so
+	// operators need no write access to the store.
 	s.Handle("POST /v1/apppools/{name}/start", hostapi.Write, func(ctx context.Context, r *http.Request) (any, error) {
-		// Pick up the autoStart the tool just saved, then make sure the
-		// pool runs: a pool stopped by rapid-fail protection has autoStart
-		// set already and needs the explicit start.
-		if err := h.Reconcile(ctx); err != nil {
-			return nil, err
-		}
-		p, err := h.manager.Lookup(r.PathValue("name"))
-		if err != nil {
-			return nil, err
-		}
-		if h.manager.Legacy() {
-			return nil, fmt.Errorf("start apppool %q: %w", p.Name(), apppool.ErrInactive)
-		}
-		if err := p.Start(ctx); err != nil && !errors.Is(err, hostapi.ErrAlreadyInState) {
-			return nil, err
-		}
-		return p.Status(), nil
+		return h.setPoolRunning(ctx, r.PathValue("name"), true)
 	})
 	s.Handle("POST /v1/apppools/{name}/stop", hostapi.Write, func(ctx context.Context, r *http.Request) (any, error) {
-		if err := h.Reconcile(ctx); err != nil {
-			return nil, err
-		}
-		p, err := h.manager.Lookup(r.PathValue("name"))
-		if err != nil {
-			return nil, err
-		}
-		if p.Status().State == runstate.PoolStopped {
-			return p.Status(), nil
-		}
-		if err := p.Stop(ctx, "an administrator stopped the pool"); err != nil {
-			return nil, err
-		}
-		return p.Status(), nil
+		return h.setPoolRunning(ctx, r.PathValue("name"), false)
 	})
 	s.Handle("POST /v1/apppools/{name}/recycle", hostapi.Write, func(ctx context.Context, r *http.Request) (any, error) {
 		p, err := h.manager.Lookup(r.PathValue("name"))
@@ -61,7 +33,7 @@ func (h *Host) routes(s *hostapi.Server) {
 			return nil, err
 		}
 		if h.manager.Legacy() {
-			return nil, fmt.Errorf("recycle apppool %q: %w", p.Name(), apppool.ErrInactive)
+			return nil, apppool.ErrInactive // the tool names the verb and the pool
 		}
 		res, err := p.Recycle(ctx, events.RecycleOnDemand, "an administrator asked for a recycle")
 		if err != nil {

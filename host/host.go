@@ -6,7 +6,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -82,6 +81,10 @@ type Host struct {
 	cfgMu       sync.Mutex
 	cfg         *store.Config // the configuration that runs
 
+	pipe    *pipeline     // the one reconcile queue (pipeline.go)
+	first   *store.Config // the store start loaded, for the first apply (apply.go)
+	prepErr error         // what prepare could not do, reported by the first apply
+
 	ctl    net.Listener // the control socket, taken before anything starts
 	opGID  int          // the operator group, -1 for none
 	opName string
@@ -156,10 +159,12 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 		rec.Close()
 		return nil, err
 	}
-	// A binding that cannot listen (a port in use) or a pool that cannot
-	// start is reported and the rest serves: one bad site must not take
-	// the others down. apply logs the details.
-	_ = h.apply(ctx, cfg)
+	// The pools exist from now on (none starts yet), so the control API
+	// lists them from its first answer; serve runs the first apply (which
+	// starts them, opens the listeners and routes) once the API serves.
+	h.first = cfg
+	h.pipe = newPipeline(h.applyOnce)
+	h.prepare(ctx, cfg)
 	return h, nil
 }
 
@@ -175,44 +180,6 @@ func workerEnv() []string {
 		out = append(out, kv)
 	}
 	return out
-}
-
-// apply makes pools and listeners match cfg.
-func (h *Host) apply(ctx context.Context, cfg *store.Config) error {
-	h.reconcileMu.Lock()
-	defer h.reconcileMu.Unlock()
-	// Pools first, so new sites find their pools.
-	perr := h.manager.Reconcile(ctx, cfg)
-	ferr := h.front.Apply(ctx, cfg)
-	// Then stop what the routes no longer lead to: the store's pools in
-	// Legacy isolation mode, synthetic ones after it (apppool/legacy.go).
-	h.manager.Retire(ctx)
-	h.applyMetrics(cfg)
-	h.reportUnused()
-	h.cfgMu.Lock()
-	h.cfg = cfg
-	h.cfgMu.Unlock()
-	h.failures.set(perr, ferr)
-	if err := errors.Join(perr, ferr); err != nil {
-		h.logger.Error("reconcile", "err", err)
-		return err
-	}
-	return nil
-}
-
-// Reconcile reloads the store and applies it. A store that fails to load
-// leaves the running configuration untouched and is the only error: what
-// the apply could not do (a binding, a pool) is logged and kept in
-// h.failures while the rest applies, so a caller does not take a partial
-// apply for a refused one.
-func (h *Host) Reconcile(ctx context.Context) error {
-	cfg, err := h.store.Load(ctx)
-	if err != nil {
-		h.logger.Error("store did not load; the running configuration stays", "err", err)
-		return fmt.Errorf("the store did not load, the host keeps its running configuration: %w", err)
-	}
-	_ = h.apply(ctx, cfg)
-	return nil
 }
 
 func (h *Host) config() *store.Config {
@@ -272,14 +239,25 @@ func (h *Host) serve(ctx context.Context) error {
 	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
 	apiDone := make(chan error, 1)
 	go func() { apiDone <- api.Serve(apiCtx, ln) }()
+	h.startWatchdog(apiCtx) // the watchdog runs while the API does
+	// The first apply runs once the API serves: the control socket
+	// answers (status says pending) while pools come up.
+	pipeCtx, stopPipe := context.WithCancel(ctx)
+	pipeDone := make(chan struct{})
+	go func() { defer close(pipeDone); h.pipe.run(pipeCtx) }()
+	go h.watch(ctx) // triggers that come during the first apply queue
+	if err := h.pipe.request().wait(ctx); err != nil && ctx.Err() == nil {
+		h.logger.Error("first apply", "err", err)
+	}
 	h.logger.Info("poolctl host ready", "socket", h.opts.Socket, "store", h.opts.StorePath, "listening", h.front.Addrs())
-	h.startSystemd(apiCtx) // READY=1; the watchdog runs while the API does
+	h.sd.ready(h.statusLine()) // READY=1 once the first apply ran (systemd.go)
 	// Hand the start-up garbage (the parsed store, pool settings, package
 	// initialisation) back to the kernel now rather than over minutes: a
 	// host at rest should cost what it holds.
 	debug.FreeOSMemory()
-	go h.watch(ctx)
 	<-ctx.Done()
+	stopPipe()
+	<-pipeDone // no apply runs from now on
 	h.sd.stopping("shutting down: finishing requests in flight")
 	h.logger.Info("shutting down: finishing requests in flight")
 	h.shutdown()

@@ -105,11 +105,10 @@ func (s *systemd) watchdog(ctx context.Context, interval time.Duration, check fu
 	}
 }
 
-// startSystemd sends READY=1 and starts the watchdog, which stops with
-// ctx. The caller has the control socket served, the front listening and
-// the autoStart pools started.
-func (h *Host) startSystemd(ctx context.Context) {
-	h.sd.ready(h.statusLine())
+// startWatchdog starts the watchdog, which stops with ctx, once the
+// control socket serves: before the first apply, which may take a while
+// with many pools. READY=1 follows the first apply (serve).
+func (h *Host) startWatchdog(ctx context.Context) {
 	interval, err := daemon.SdWatchdogEnabled(false)
 	if err != nil {
 		h.logger.Warn("watchdog: WATCHDOG_USEC is not usable; no watchdog", "err", err)

@@ -66,7 +66,7 @@ func (h *Host) reconcileWatched(ctx context.Context) {
 		h.logger.Error("store did not load; the running configuration stays", "err", fmt.Errorf("store %s is missing: restore it, or restore a backup", h.opts.StorePath))
 		return
 	}
-	_ = h.Reconcile(ctx)
+	h.pipe.request() // the pipeline logs a store that does not load
 }
 
 // signals are the host's SIGHUP and SIGUSR1, taken from Go's default

@@ -59,7 +59,10 @@ func DefaultSocket() string {
 // Client calls the host over its unix socket.
 type Client struct {
 	Socket string
-	http   *http.Client
+	// DownHint, when set, ends the message of a HostDownError: how to
+	// start the host, in the caller's words.
+	DownHint string
+	http     *http.Client
 }
 
 // NewClient returns a client for the socket at path.
@@ -79,14 +82,20 @@ func NewClient(socket string) *Client {
 	return &Client{Socket: socket, http: &http.Client{Transport: tr}}
 }
 
-// HostDownError explains ErrHostDown with the socket and how to fix it.
+// HostDownError explains ErrHostDown with the socket; Hint (the client's
+// DownHint) says how to fix it.
 type HostDownError struct {
 	Socket string
 	Err    error
+	Hint   string
 }
 
 func (e *HostDownError) Error() string {
-	return fmt.Sprintf("poolctl host is not running (no answer on %s); start it with 'poolctl host', or give its socket with --socket", e.Socket)
+	s := fmt.Sprintf("poolctl host is not running (no answer on %s)", e.Socket)
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
 }
 
 // Unwrap lets errors.Is match ErrHostDown and the dial error.
@@ -95,17 +104,38 @@ func (e *HostDownError) Unwrap() []error { return []error{ErrHostDown, e.Err} }
 // Do sends a request with an optional JSON body and decodes a JSON reply
 // into out (when non-nil).
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	resp, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("read host reply: %w", err)
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode host reply: %w", err)
+		}
+	}
+	return nil
+}
+
+// send sends a request with an optional JSON body and returns the reply
+// when its status is 2xx (the caller closes its body), else the host's
+// error.
+func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
+			return nil, fmt.Errorf("encode request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://poolctl"+path, rd)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set(VersionHeader, Version)
 	if body != nil {
@@ -115,40 +145,35 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		var unsafe *UnsafeDirError
 		if errors.As(err, &unsafe) {
-			return unsafe
+			return nil, unsafe
 		}
 		if isDown(err) {
-			return &HostDownError{Socket: c.Socket, Err: err}
+			return nil, &HostDownError{Socket: c.Socket, Err: err, Hint: c.DownHint}
 		}
 		if errors.Is(err, fs.ErrPermission) {
 			// The socket's mode kept the caller out: say so, rather than
 			// let it pass for a file permission problem of the store.
-			return fmt.Errorf("%w: cannot open the control socket %s (%v): use sudo, or join the socket's group (the host's --operator-group)", ErrForbidden, c.Socket, err)
+			return nil, fmt.Errorf("%w: cannot open the control socket %s (%v): use sudo, or join the socket's group (the host's --operator-group)", ErrForbidden, c.Socket, err)
 		}
-		return fmt.Errorf("call poolctl host: %w", err)
+		return nil, fmt.Errorf("call poolctl host: %w", err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("read host reply: %w", err)
+		return nil, fmt.Errorf("read host reply: %w", err)
 	}
-	if resp.StatusCode/100 != 2 {
-		var eb ErrorBody
-		_ = json.Unmarshal(data, &eb)
-		if eb.Error == "" {
-			eb.Error = resp.Status
-		}
-		if resp.StatusCode == http.StatusForbidden {
-			return fmt.Errorf("%w: %s", ErrForbidden, eb.Error)
-		}
-		return &RemoteError{Status: resp.StatusCode, Body: eb}
+	var eb ErrorBody
+	_ = json.Unmarshal(data, &eb)
+	if eb.Error == "" {
+		eb.Error = resp.Status
 	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("decode host reply: %w", err)
-		}
+	if resp.StatusCode == http.StatusForbidden {
+		return nil, fmt.Errorf("%w: %s", ErrForbidden, eb.Error)
 	}
-	return nil
+	return nil, &RemoteError{Status: resp.StatusCode, Body: eb}
 }
 
 // RemoteError is a failure the host reported with its code and message.

@@ -22,30 +22,6 @@ func (c *Client) Recycle(ctx context.Context, pool string) (RecycleResult, error
 	return r, err
 }
 
-// ReconcileResult is the reply to a reconcile: the host applied the store,
-// except for what Warnings lists (a binding that cannot listen, a
-// certificate that does not load, a pool that does not start). Each
-// failure is listed by the first reconcile that meets it, and not again
-// while it stays the same.
-type ReconcileResult struct {
-	Warnings []string `json:"warnings,omitempty"`
-}
-
-// Reconcile tells the host the store changed, so it applies the difference.
-// What the host could not apply is not an error: see ReconcileReport.
-func (c *Client) Reconcile(ctx context.Context) error {
-	_, err := c.ReconcileReport(ctx)
-	return err
-}
-
-// ReconcileReport is Reconcile returning the host's report of what it
-// could not apply.
-func (c *Client) ReconcileReport(ctx context.Context) (ReconcileResult, error) {
-	var r ReconcileResult
-	err := c.Do(ctx, http.MethodPost, "/v1/reconcile", nil, &r)
-	return r, err
-}
-
 // Ping checks that a host answers on the socket.
 func (c *Client) Ping(ctx context.Context) error {
 	return c.Do(ctx, http.MethodGet, "/v1/ping", nil, nil)

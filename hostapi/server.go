@@ -91,19 +91,8 @@ func NewServer(opts ServerOptions) *Server {
 // Handle registers a route ("POST /v1/apppools/{name}/recycle").
 func (s *Server) Handle(pattern string, access Access, h HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(VersionHeader, Version)
-		if v := r.Header.Get(VersionHeader); v != "" && v != Version {
-			writeError(w, http.StatusBadRequest, ErrorBody{Code: CodeBadVersion,
-				Error: fmt.Sprintf("this host speaks control API version %s, the tool %s: use the poolctl binary that matches the host", Version, v)})
+		if !s.admit(w, r, pattern, access) {
 			return
-		}
-		peer, _ := PeerFrom(r.Context())
-		if access == Write {
-			if err := s.authorizeWrite(peer); err != nil {
-				s.opts.Logger.Warn("control API write refused", "uid", peer.UID, "pid", peer.PID, "route", pattern)
-				writeError(w, http.StatusForbidden, ErrorBody{Code: CodeForbidden, Error: err.Error()})
-				return
-			}
 		}
 		out, err := h(r.Context(), r)
 		if err != nil {
@@ -118,6 +107,56 @@ func (s *Server) Handle(pattern string, access Access, h HandlerFunc) {
 		}
 		_ = json.NewEncoder(w).Encode(out)
 	})
+}
+
+// StreamFunc serves a route whose reply is JSON lines: it calls send for
+// each line. An error it returns before the first send is the reply, as
+// for HandlerFunc; after it, the route must say so in a line of its own
+// (the status is sent), and the error only ends the reply. send fails
+// once the client is gone.
+type StreamFunc func(ctx context.Context, r *http.Request, send func(line any) error) error
+
+// HandleStream registers a route answered in JSON lines ("GET /v1/events").
+func (s *Server) HandleStream(pattern string, access Access, h StreamFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if !s.admit(w, r, pattern, access) {
+			return
+		}
+		started := false
+		enc := json.NewEncoder(w)
+		send := func(line any) error {
+			if !started {
+				started = true
+				w.Header().Set("Content-Type", "application/jsonl")
+				w.WriteHeader(http.StatusOK)
+			}
+			return enc.Encode(line)
+		}
+		if err := h(r.Context(), r, send); err != nil && !started {
+			status, body := errorReply(err)
+			writeError(w, status, body)
+		}
+	})
+}
+
+// admit checks the client's API version and, for a write, that the peer
+// may write; it answers the refusal itself and reports whether to serve.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, pattern string, access Access) bool {
+	w.Header().Set(VersionHeader, Version)
+	if v := r.Header.Get(VersionHeader); v != "" && v != Version {
+		writeError(w, http.StatusBadRequest, ErrorBody{Code: CodeBadVersion,
+			Error: fmt.Sprintf("this host speaks control API version %s, the tool %s: use the poolctl binary that matches the host", Version, v)})
+		return false
+	}
+	peer, _ := PeerFrom(r.Context())
+	if access == Write {
+		if err := s.authorizeWrite(peer); err != nil {
+			s.opts.Logger.Warn("control API write refused", "uid", peer.UID, "pid", peer.PID, "route", pattern)
+			writeError(w, http.StatusForbidden, ErrorBody{Code: CodeForbidden, Error: err.Error()})
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) authorizeWrite(p Peer) error {

@@ -38,6 +38,11 @@ func ValidateBackupName(name string) error {
 
 // Backups lists named backups and history snapshots, sorted by name.
 func (s *Store) Backups(c *Config) ([]Backup, error) {
+	if s.backend != nil {
+		out, err := s.backend.Backups(context.Background())
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out, err
+	}
 	var out []Backup
 	for _, src := range []struct {
 		dir     string
@@ -97,6 +102,9 @@ func (s *Store) AddBackup(ctx context.Context, name string, now time.Time) (stri
 	if err != nil {
 		return "", err
 	}
+	if s.backend != nil {
+		return name, s.backend.AddBackup(ctx, name, data)
+	}
 	unlock, err := lockFile(ctx, s.Path+".lock")
 	if err != nil {
 		return "", err
@@ -123,9 +131,9 @@ func (s *Store) RestoreBackup(ctx context.Context, c *Config, name string) error
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(b.Path)
+	data, err := s.readBackup(ctx, b)
 	if err != nil {
-		return fmt.Errorf("read backup: %w", err)
+		return err
 	}
 	if err := s.Replace(ctx, data); err != nil {
 		if errors.Is(err, ErrInvalid) {
@@ -142,10 +150,25 @@ func (s *Store) DeleteBackup(c *Config, name string) error {
 	if err != nil {
 		return err
 	}
+	if s.backend != nil {
+		return s.backend.DeleteBackup(context.Background(), b)
+	}
 	if err := os.Remove(b.Path); err != nil {
 		return fmt.Errorf("delete backup: %w", err)
 	}
 	return nil
+}
+
+// readBackup returns the bytes of a listed backup.
+func (s *Store) readBackup(ctx context.Context, b Backup) ([]byte, error) {
+	if s.backend != nil {
+		return s.backend.ReadBackup(ctx, b)
+	}
+	data, err := os.ReadFile(b.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read backup: %w", err)
+	}
+	return data, nil
 }
 
 // isBackupFile reports a named backup's file name.

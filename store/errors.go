@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // Sentinel errors. Callers test for them with errors.Is; the wrapping error
@@ -22,7 +23,9 @@ var (
 
 // ObjectError is an error about one object of the store, and optionally one
 // of its properties. Its message names both, says what is wrong and, where
-// there is one, how to fix it.
+// there is one, how to fix it. The store gives the facts (Reason, Value);
+// hints that name a poolctl command are the tool's to word (HintFunc),
+// used when Hint is empty.
 type ObjectError struct {
 	Object   string // "apppool", "site", "app", "vdir", "backup", "config"
 	ID       string // the object's identifier; empty for a section
@@ -30,7 +33,32 @@ type ObjectError struct {
 	Msg      string // what is wrong
 	Hint     string // how to fix it, if known
 	Err      error  // the sentinel (ErrInvalid, ErrNotFound ...)
+	Reason   Reason // which kind of fact, for the caller's hint
+	Value    string // the value at fault, where Reason needs it
 }
+
+// Reason is the kind of fact an error reports, so that the caller can
+// word a hint for it.
+type Reason int
+
+// Reasons of ObjectError.
+const (
+	// ReasonOther has no hint of the caller's.
+	ReasonOther Reason = iota
+	// ReasonNotFound: the object Object ID does not exist.
+	ReasonNotFound
+	// ReasonUnknownProperty: Object has no property Property, and no
+	// name is close to it.
+	ReasonUnknownProperty
+	// ReasonMissingPool: an application names a pool (Value) that does
+	// not exist.
+	ReasonMissingPool
+	// ReasonNoTemplatePools: a pool template holds no pool table.
+	ReasonNoTemplatePools
+	// ReasonUnknownPool: a change gives an application a pool (Value)
+	// that does not exist.
+	ReasonUnknownPool
+)
 
 // Error renders `apppool "Marketing": processModel.idleTimeout: <msg>; <hint>`.
 func (e *ObjectError) Error() string {
@@ -42,8 +70,8 @@ func (e *ObjectError) Error() string {
 		s += ": " + e.Property
 	}
 	s += ": " + e.Msg
-	if e.Hint != "" {
-		s += "; " + e.Hint
+	if h := hintOf(e, e.Hint); h != "" {
+		s += "; " + h
 	}
 	return s
 }
@@ -55,11 +83,9 @@ func invalidf(object, id, property, format string, args ...any) *ObjectError {
 	return &ObjectError{Object: object, ID: id, Property: property, Msg: fmt.Sprintf(format, args...), Err: ErrInvalid}
 }
 
-// NotFound returns the error for a missing object, with a hint on how to list
-// the existing ones.
+// NotFound returns the error for a missing object (ReasonNotFound).
 func NotFound(object, id string) error {
-	return &ObjectError{Object: object, ID: id, Msg: "not found",
-		Hint: fmt.Sprintf("see 'poolctl list %s' for the existing ones", object), Err: ErrNotFound}
+	return &ObjectError{Object: object, ID: id, Msg: "not found", Err: ErrNotFound, Reason: ReasonNotFound}
 }
 
 // Exists returns the error for a duplicate key. existing is the name as
@@ -97,4 +123,52 @@ func PropertyError(object, id, property string, err error) error {
 		}
 	}
 	return &ObjectError{Object: object, ID: id, Property: property, Msg: err.Error(), Err: sentinel}
+}
+
+// InvalidStoreError is a store file that does not load: not TOML, or not a
+// valid configuration. The tool's HintFunc says how to fix it.
+type InvalidStoreError struct {
+	Path string
+	Err  error // wraps ErrInvalid
+}
+
+// Error renders `store PATH: <why> (<hint>)`.
+func (e *InvalidStoreError) Error() string {
+	s := fmt.Sprintf("store %s: %v", e.Path, e.Err)
+	if h := hintOf(e, ""); h != "" {
+		s += " (" + h + ")"
+	}
+	return s
+}
+
+// Unwrap returns why the file does not load.
+func (e *InvalidStoreError) Unwrap() error { return e.Err }
+
+// HintFunc words the hint of one of the store's errors (*ObjectError,
+// *PoolInUseError, *TemplateError, *InvalidStoreError) from its facts, or
+// returns "". The store does not know the tool's command line: the tool
+// registers one with SetHintFunc, and an error without a hint of its own
+// renders the registered one.
+type HintFunc func(err error) string
+
+var hintFunc atomic.Pointer[HintFunc]
+
+// SetHintFunc registers f (nil: none) for every error rendered from now on.
+func SetHintFunc(f HintFunc) {
+	if f == nil {
+		hintFunc.Store(nil)
+		return
+	}
+	hintFunc.Store(&f)
+}
+
+// hintOf is own when set, else the registered hint for err.
+func hintOf(err error, own string) string {
+	if own != "" {
+		return own
+	}
+	if f := hintFunc.Load(); f != nil {
+		return (*f)(err)
+	}
+	return ""
 }

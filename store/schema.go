@@ -55,13 +55,13 @@ func (s *Schema) Suggest(name string) []string {
 }
 
 // UnknownProperty returns the error for a property the schema lacks, with
-// the nearest valid names.
+// the nearest valid names; with none, ReasonUnknownProperty.
 func (s *Schema) UnknownProperty(object, id, name string) error {
 	e := &ObjectError{Object: object, ID: id, Property: name, Msg: "unknown property", Err: ErrInvalid}
 	if sug := s.Suggest(name); len(sug) > 0 {
 		e.Hint = "did you mean " + quoteJoin(sug) + "?"
 	} else {
-		e.Hint = fmt.Sprintf("see 'poolctl set %s /?' for the properties", object)
+		e.Reason = ReasonUnknownProperty
 	}
 	return e
 }

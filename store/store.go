@@ -13,7 +13,8 @@ import (
 // Store is the configuration file at Path, with its lock, history and
 // backups beside it.
 type Store struct {
-	Path string
+	Path    string
+	backend Backend // nil for the file store (backend.go)
 }
 
 // Open returns the store at path. Nothing is read until Load or Update.
@@ -46,6 +47,9 @@ func (s *Store) BackupDir() string { return filepath.Join(s.Dir(), "backup") }
 // WebRoot holds the welcome page of a new store's default site. It is
 // absolute: the default site stores it, and the host may run elsewhere.
 func (s *Store) WebRoot() string {
+	if s.backend != nil {
+		return s.backend.WebRoot()
+	}
 	dir := filepath.Join(s.Dir(), "wwwroot")
 	if abs, err := filepath.Abs(dir); err == nil {
 		return abs
@@ -65,11 +69,15 @@ func (s *Store) Load(ctx context.Context) (*Config, error) {
 	if err != nil {
 		return nil, s.invalidStore(err)
 	}
+	c.storeVersion = VersionOf(data)
 	return c, nil
 }
 
 // Read returns the store's bytes, creating a missing store first.
 func (s *Store) Read(ctx context.Context) ([]byte, error) {
+	if s.backend != nil {
+		return s.readBackend(ctx)
+	}
 	data, err := os.ReadFile(s.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := s.Update(ctx, func(*Config) error { return nil }); err != nil {
@@ -84,7 +92,7 @@ func (s *Store) Read(ctx context.Context) ([]byte, error) {
 }
 
 func (s *Store) invalidStore(err error) error {
-	return fmt.Errorf("store %s: %w (fix the file, or restore a snapshot: 'poolctl list backups', 'poolctl restore backup NAME')", s.Path, asInvalid(err))
+	return &InvalidStoreError{Path: s.Path, Err: asInvalid(err)}
 }
 
 // asInvalid marks err, the reason a file is not a valid store, with
@@ -124,6 +132,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Config) error) (changed boo
 			return nil, nil, err
 		}
 		data, err := Marshal(c)
+		c.storeVersion = VersionOf(data)
 		return data, c, err
 	})
 }
@@ -143,6 +152,9 @@ func (s *Store) Replace(ctx context.Context, data []byte) error {
 // equals the current file. produce also returns the new configuration,
 // whose configHistory settings govern the snapshot of the old file.
 func (s *Store) update(ctx context.Context, produce func(old []byte) ([]byte, *Config, error)) (bool, error) {
+	if s.backend != nil {
+		return s.backend.Write(ctx, produce)
+	}
 	if err := mkdirStore(s.Dir()); err != nil {
 		return false, fmt.Errorf("create store directory: %w", err)
 	}

@@ -155,10 +155,15 @@ func TestLoadInvalidStore(t *testing.T) {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("Load = %v, want ErrInvalid", err)
 			}
-			for _, sub := range []string{tt.errSub, s.Path, "restore"} {
+			for _, sub := range []string{tt.errSub, s.Path} {
 				if !strings.Contains(err.Error(), sub) {
 					t.Errorf("error %q does not contain %q", err, sub)
 				}
+			}
+			// The tool words how to fix it (restore a snapshot).
+			var ise *InvalidStoreError
+			if !errors.As(err, &ise) || ise.Path != s.Path {
+				t.Errorf("error %#v, want an InvalidStoreError for %s", err, s.Path)
 			}
 			// Update blames the file, and writes nothing.
 			_, err = s.Update(context.Background(), func(*Config) error { return nil })

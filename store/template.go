@@ -45,14 +45,14 @@ func UnmarshalPools(data []byte) ([]AppPool, error) {
 		for i, k := range und {
 			keys[i] = k.String()
 		}
-		hint := "; see 'poolctl set apppool /?' for the properties"
+		e := &TemplateError{Msg: "unknown key " + strings.Join(keys, ", "), Reason: ReasonUnknownProperty}
 		if sug := PoolSchema.Suggest(strings.TrimPrefix(keys[0], "applicationPools.")); len(und) == 1 && len(sug) > 0 {
-			hint = "; did you mean " + strings.Join(sug, " or ") + "?"
+			e.Hint, e.Reason = "did you mean "+strings.Join(sug, " or ")+"?", ReasonOther
 		}
-		return nil, valueErrorf(ErrInvalid, "template: unknown key %s%s", strings.Join(keys, ", "), hint)
+		return nil, e
 	}
 	if len(t.ApplicationPools) == 0 {
-		return nil, valueErrorf(ErrInvalid, "template: no [[applicationPools]] table: expected the output of 'poolctl list apppool NAME /config'")
+		return nil, &TemplateError{Msg: "no [[applicationPools]] table", Reason: ReasonNoTemplatePools}
 	}
 	for i := range t.ApplicationPools {
 		p := &t.ApplicationPools[i]
@@ -62,3 +62,30 @@ func UnmarshalPools(data []byte) ([]AppPool, error) {
 	}
 	return t.ApplicationPools, nil
 }
+
+// TemplateError is a pool template that does not load; it wraps
+// ErrInvalid. Hint says how to fix it: the store's own ("did you mean"),
+// else the tool's HintFunc for Reason (ReasonUnknownProperty,
+// ReasonNoTemplatePools).
+type TemplateError struct {
+	Msg    string
+	Reason Reason
+	Hint   string
+}
+
+// Error renders `template: <msg>; <hint>` (`template: <msg>: <hint>` for
+// a template without pools).
+func (e *TemplateError) Error() string {
+	s := "template: " + e.Msg
+	switch h := hintOf(e, e.Hint); {
+	case h == "":
+	case e.Reason == ReasonNoTemplatePools:
+		s += ": " + h
+	default:
+		s += "; " + h
+	}
+	return s
+}
+
+// Unwrap returns ErrInvalid.
+func (e *TemplateError) Unwrap() error { return ErrInvalid }

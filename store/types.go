@@ -5,6 +5,9 @@ package store
 type Config struct {
 	// Version is the store format version; see FormatVersion.
 	Version int `toml:"version"`
+	// storeVersion is VersionOf the bytes this configuration was loaded
+	// from or written as (version.go).
+	storeVersion string
 	// ConfigHistory says how many history snapshots are kept.
 	ConfigHistory ConfigHistory `toml:"configHistory"`
 	// ApplicationPoolDefaults holds values every pool inherits unless it

@@ -233,7 +233,7 @@ func validateApps(s *Site, pools map[string]string) error {
 		seen[foldKey(a.Path)] = true
 		if _, ok := pools[foldKey(a.ApplicationPool)]; !ok {
 			e := invalidf("app", id, "applicationPool", "pool %q does not exist", a.ApplicationPool)
-			e.Hint = "add it with 'poolctl add apppool /name:" + a.ApplicationPool + "' or pick an existing one"
+			e.Reason, e.Value = ReasonMissingPool, a.ApplicationPool
 			return e
 		}
 		vseen := map[string]bool{}

@@ -261,7 +261,7 @@ func TestConfigValidate(t *testing.T) {
 			c.Sites[0].Applications = append(c.Sites[0].Applications, Application{Path: "/shop", ApplicationPool: "Marketing", PhysicalPath: "/x"})
 		}, nil, nil},
 		{"app pointing at a missing pool", func(c *Config) { c.Sites[1].Applications[1].ApplicationPool = "Sales" }, ErrInvalid,
-			[]string{`app "Contoso/shop": applicationPool`, `pool "Sales" does not exist`, "add apppool /name:Sales"}},
+			[]string{`app "Contoso/shop": applicationPool`, `pool "Sales" does not exist`}},
 		{"app with empty pool", func(c *Config) { c.Sites[1].Applications[0].ApplicationPool = "" }, ErrInvalid,
 			[]string{`pool "" does not exist`}},
 		{"vdir root", func(c *Config) { c.Sites[1].Applications[1].VirtualDirectories[0].Path = "/" }, ErrInvalid,

@@ -67,7 +67,7 @@ func run(addr, backend, mode string) error {
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := t.Forward(w, r); err != nil {
 				var fe *forward.Error
-				if errors.As(err, &fe) && fe.Sent {
+				if errors.As(err, &fe) && fe.Committed {
 					// Too late to answer: abort so the client sees a
 					// broken response.
 					panic(http.ErrAbortHandler)

@@ -38,6 +38,10 @@ func render(p Param) string {
 		if p.Attr != "" {
 			b.WriteString("." + p.Attr)
 		}
+		if p.Nested != nil {
+			prefix := map[Op]int{OpSet: 1, OpAdd: 2, OpRemove: 2}[p.Nested.Op]
+			b.WriteString("." + render(*p.Nested)[prefix:])
+		}
 	}
 	if p.HasValue {
 		b.WriteString(":" + p.Value)
@@ -61,6 +65,9 @@ func FuzzParse(f *testing.F) {
 		{"/+environmentVariables.[name='a'"},
 		{"/+e.[a='b'']"}, {"/e.[a='b'].:c"}, {"/a..b:1"}, {"/+e[a='b']"}, {"/+.[a='b']"},
 		{"/größe:1", "/a\xff:1", "/+e.[\xff='x']"},
+		{"/+environmentVariables.[name=FOO,value=bar]", "/+bindings.[protocol=http,bindingInformation=*:8081:]", "/+e.[a=,b= c ]"},
+		{"/+[name='X'].recycling.periodicRestart.schedule.[value='03:00:00']", "/-[name=X].environmentVariables.[name=FOO]", "/-[name='X'].queueLength"},
+		{"/commit:apphost", "-commit:MACHINE/WEBROOT/APPHOST", "/!commit:x", "/!xml"}, {"/xml"}, {"/commit:site"},
 	}
 	for _, s := range seeds {
 		f.Add(strings.Join(s, "\x00"))
@@ -155,6 +162,11 @@ func checkParam(t *testing.T, p Param) {
 	default:
 		t.Fatalf("param %+v: unknown Op", p)
 	}
+	if n := p.Nested; n != nil {
+		if p.Op == OpSet || p.Name != "" || n.Op != p.Op || n.Raw != p.Raw || n.Name == "" || n.Nested != nil {
+			t.Fatalf("param %+v: bad nested edit %+v", p, *n)
+		}
+	}
 	for _, kv := range p.Selector {
 		if kv.Key == "" {
 			t.Fatalf("param %+v: empty selector key", p)
@@ -181,6 +193,11 @@ func checkParam(t *testing.T, p Param) {
 	}
 	got := back.Params[0]
 	got.Raw = p.Raw
+	if got.Nested != nil {
+		n := *got.Nested
+		n.Raw = p.Raw
+		got.Nested = &n
+	}
 	if !reflect.DeepEqual(got, p) {
 		t.Fatalf("re-parse of %q\n got %+v\nwant %+v", r, got, p)
 	}

@@ -78,6 +78,12 @@ type Param struct {
 	// HasValue reports whether a ':' was present, so "/text:" has HasValue
 	// true and Value "".
 	HasValue bool
+	// Nested is the edit of a collection inside one element of the
+	// section, for an OpAdd or OpRemove whose selector has no path (set
+	// config's /+[name='X'].recycling.periodicRestart.schedule.[value='03:00:00']):
+	// this Param selects the element, Nested (same Op and Raw) is the edit.
+	// It is nil otherwise.
+	Nested *Param
 }
 
 // Args is a parsed parameter list.
@@ -93,11 +99,13 @@ type Args struct {
 	Help bool
 }
 
-// Examples quoted in error messages, one per operation.
+// Examples quoted in error messages, one per operation. The selector forms
+// are in double quotes, so that pasted into a shell they reach poolctl as
+// written, single quotes and all.
 const (
-	exampleAdd    = "/+environmentVariables.[name='FOO',value='bar']"
-	exampleRemove = "/-environmentVariables.[name='FOO']"
-	exampleAttr   = "/environmentVariables.[name='FOO'].value:bar"
+	exampleAdd    = `"/+environmentVariables.[name='FOO',value='bar']"`
+	exampleRemove = `"/-environmentVariables.[name='FOO']"`
+	exampleAttr   = `"/environmentVariables.[name='FOO'].value:bar"`
 	exampleName   = "processModel.idleTimeout"
 )
 
@@ -121,7 +129,13 @@ func Parse(tokens []string) (Args, error) {
 			if err != nil {
 				return Args{}, err
 			}
-			a.Params = append(a.Params, p)
+			general, err := generalSwitch(p)
+			if err != nil {
+				return Args{}, err
+			}
+			if !general {
+				a.Params = append(a.Params, p)
+			}
 		}
 	}
 	return a, nil
@@ -302,6 +316,9 @@ func parseBody(p *Param, prefix, body string) error {
 	tail := rest[n:]
 
 	if p.Op != OpSet {
+		if name == "" && strings.HasPrefix(tail, ".") {
+			return parseNested(p, prefix, tail[1:])
+		}
 		if tail != "" {
 			return fmt.Errorf("unexpected %q after ']': %s takes no attribute or value, e.g. %s", tail, prefix, example(p.Op))
 		}
@@ -438,13 +455,25 @@ func parseSelector(s, ex string) ([]KeyValue, int, error) {
 		}
 		i = skipSpace(s, i+1)
 
-		// quoted value
+		// quoted value, or an unquoted one (a shell removed the quotes)
 		if i >= len(s) {
 			return nil, 0, unterminated(fmt.Sprintf("a quoted value after %q", key+"="))
 		}
 		q := s[i]
 		if q != '\'' && q != '"' {
-			return nil, 0, fmt.Errorf("the value of key %q must be quoted, found %q: expected %s='value', e.g. %s", key, runeAt(s, i), key, ex)
+			v, n, err := unquotedValue(s[i:], key, ex)
+			if err != nil {
+				return nil, 0, err
+			}
+			kvs = append(kvs, KeyValue{Key: key, Value: v})
+			i += n
+			if i, err = selectorNext(s, i, key, ex); err != nil {
+				return nil, 0, err
+			}
+			if s[i-1] == ']' {
+				return kvs, i, nil
+			}
+			continue
 		}
 		i++
 		var b strings.Builder
@@ -468,19 +497,27 @@ func parseSelector(s, ex string) ([]KeyValue, int, error) {
 			return nil, 0, fmt.Errorf("unterminated quote in the value of key %q: expected a closing %c (write %c%c for a literal %c), e.g. %s", key, q, q, q, q, ex)
 		}
 		kvs = append(kvs, KeyValue{Key: key, Value: b.String()})
-
-		// ',' or ']'
-		i = skipSpace(s, i)
-		if i >= len(s) {
-			return nil, 0, unterminated("']' after the last key='value' pair")
+		var err error
+		if i, err = selectorNext(s, i, key, ex); err != nil {
+			return nil, 0, err
 		}
-		switch s[i] {
-		case ',':
-			i++
-		case ']':
-			return kvs, i + 1, nil
-		default:
-			return nil, 0, fmt.Errorf("expected ',' or ']' after the value of key %q, found %q, e.g. %s", key, runeAt(s, i), ex)
+		if s[i-1] == ']' {
+			return kvs, i, nil
 		}
 	}
+}
+
+// selectorNext consumes the ',' or ']' that follows the value of key in
+// the selector s, at or after i (after spaces), and returns the index after
+// it; s[result-1] tells which one it was.
+func selectorNext(s string, i int, key, ex string) (int, error) {
+	i = skipSpace(s, i)
+	if i >= len(s) {
+		return 0, fmt.Errorf("unterminated selector: expected ']' after the last key='value' pair, e.g. %s", ex)
+	}
+	switch s[i] {
+	case ',', ']':
+		return i + 1, nil
+	}
+	return 0, fmt.Errorf("expected ',' or ']' after the value of key %q, found %q, e.g. %s", key, runeAt(s, i), ex)
 }

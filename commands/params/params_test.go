@@ -253,7 +253,7 @@ func TestParse(t *testing.T) {
 		{
 			name:    "unterminated selector",
 			tokens:  []string{"/+environmentVariables.[name='a'"},
-			wantErr: []string{`parameter "/+environmentVariables.[name='a'": unterminated selector: expected ']' after the last key='value' pair, e.g. /+environmentVariables.[name='FOO',value='bar']`},
+			wantErr: []string{`parameter "/+environmentVariables.[name='a'": unterminated selector: expected ']' after the last key='value' pair, e.g. "/+environmentVariables.[name='FOO',value='bar']"`},
 		},
 		{name: "unterminated after open", tokens: []string{"/+e.["}, wantErr: []string{`unterminated selector: expected key='value' after '['`}},
 		{name: "unterminated after comma", tokens: []string{"/+e.[a='b',"}, wantErr: []string{`unterminated selector: expected key='value' after ','`}},
@@ -268,7 +268,8 @@ func TestParse(t *testing.T) {
 		{name: "key with bad char", tokens: []string{"/+e.['a'='b']"}, wantErr: []string{`expected a key after '[', found '\''`}},
 		{name: "empty selector", tokens: []string{"/+e.[]"}, wantErr: []string{"empty selector"}},
 		{name: "trailing comma", tokens: []string{"/+e.[a='b',]"}, wantErr: []string{"empty key after ','"}},
-		{name: "unquoted value", tokens: []string{"/+e.[a=b]"}, wantErr: []string{`the value of key "a" must be quoted, found 'b'`}},
+		{name: "unquoted value", tokens: []string{"/+e.[a=b"}, wantErr: []string{`unterminated selector: expected ']' after the value of key "a"`}},
+		{name: "unquoted value with a quote", tokens: []string{"/+e.[a=b'c']"}, wantErr: []string{`the value of key "a" holds '\'' without being quoted`}},
 		{name: "missing comma", tokens: []string{"/+e.[a='b' c='d']"}, wantErr: []string{`expected ',' or ']' after the value of key "a", found 'c'`}},
 		{name: "add without selector", tokens: []string{"/+environmentVariables"}, wantErr: []string{`parameter "/+environmentVariables": expected a selector after the path: /+ adds a collection element`}},
 		{name: "add with value no selector", tokens: []string{"-+e:x"}, wantErr: []string{`expected a selector after the path: -+ adds`}},
@@ -336,7 +337,7 @@ func checkMessage(t *testing.T, err error) {
 
 func TestErrorPrefix(t *testing.T) {
 	_, err := Parse([]string{"/+environmentVariables.[name='a'"})
-	want := `usage error: parameter "/+environmentVariables.[name='a'": unterminated selector: expected ']' after the last key='value' pair, e.g. /+environmentVariables.[name='FOO',value='bar']`
+	want := `usage error: parameter "/+environmentVariables.[name='a'": unterminated selector: expected ']' after the last key='value' pair, e.g. "/+environmentVariables.[name='FOO',value='bar']"`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant %s", err, want)
 	}

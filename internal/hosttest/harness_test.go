@@ -258,7 +258,8 @@ func (e *hostEnv) startHost() {
 }
 
 // launchHost starts `poolctl host` with extra host flags and waits until it
-// answers on its control socket (not for any site).
+// answers on its control socket and has applied the store once (its
+// listeners listen; AlwaysRunning workers may still be starting).
 func (e *hostEnv) launchHost(hostFlags ...string) {
 	e.t.Helper()
 	args := append([]string{"--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug"}, hostFlags...)
@@ -280,7 +281,13 @@ func (e *hostEnv) launchHost(hostFlags ...string) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		return hostapi.NewClient(e.socket).Ping(ctx)
+		// The socket answers before the first apply (host/pipeline.go):
+		// wait for that apply too, as tests expect the store applied.
+		st, err := hostapi.NewClient(e.socket).Status(ctx)
+		if err == nil && st.Generation == 0 {
+			err = fmt.Errorf("the first apply has not ended: %+v", st)
+		}
+		return err
 	})
 }
 

@@ -322,10 +322,12 @@ func TestHealthOrphanClientGoneKeepsReplacement(t *testing.T) {
 }
 
 // TestHealthRapidFail: a worker that exits at start trips rapid-fail
-// protection at exactly rapidFailProtectionMaxCrashes (3): every request
-// before gets 503 promptly (from the exit, not a start-up time-out), then
-// the pool is Stopped with the reason, 503 AppOffline, event 5002 once, autoShutdownExe ran; fixing the
-// worker and `start apppool` brings it back.
+// protection at exactly rapidFailProtectionMaxCrashes (3): the first
+// request waits while the starts are retried (the failures come from the
+// exits, not a start-up time-out) and gets 503 AppOffline once the pool is
+// disabled; the pool is Stopped with the reason, 503 AppOffline, event
+// 5002 once, autoShutdownExe ran; fixing the worker and `start apppool`
+// brings it back.
 func TestHealthRapidFail(t *testing.T) {
 	t.Parallel()
 	const pool = "HcRapid"
@@ -335,26 +337,13 @@ func TestHealthRapidFail(t *testing.T) {
 	e.hcPool(pool, "/+environmentVariables.[name='TW_EXIT_AT_START',value='3']",
 		"/failure.rapidFailProtectionMaxCrashes:3", "/failure.autoShutdownExe:"+script, "/failure.autoShutdownParams:'%1%' tripped")
 	e.startHost()
-	for i := 1; i <= 3; i++ {
-		start := time.Now()
-		code, body, hdr := e.get("/")
-		took := time.Since(start)
-		if code != 503 {
-			t.Fatalf("request %d: %d %q, want 503", i, code, body)
-		}
-		t.Logf("request %d: 503 %s after %s", i, hdr.Get("X-Poolctl-Reason"), took.Round(time.Millisecond))
-		if i < 3 {
-			waitFor(t, 2*time.Second, "failure counted", func() error {
-				if n := hcCount(e.lcEvents(pool), 5009); n != i {
-					return fmt.Errorf("%d crash events", n)
-				}
-				return nil
-			})
-			if st := e.hcText(pool, "state"); st != "Started" {
-				t.Fatalf("state %q after %d failures, want Started (limit 3)", st, i)
-			}
-		}
+	start := time.Now()
+	code, body, hdr := e.get("/")
+	took := time.Since(start)
+	if code != 503 || hdr.Get("X-Poolctl-Reason") != "AppOffline" {
+		t.Fatalf("first request: %d %q reason %q, want 503 AppOffline (it waits through the failed starts)\n%s", code, body, hdr.Get("X-Poolctl-Reason"), e.log())
 	}
+	t.Logf("first request: 503 %s after %s", hdr.Get("X-Poolctl-Reason"), took.Round(time.Millisecond))
 	waitFor(t, 5*time.Second, "pool disabled", func() error {
 		if st := e.hcText(pool, "state"); st != "Stopped" {
 			return fmt.Errorf("state %q", st)
@@ -390,8 +379,12 @@ func TestHealthRapidFail(t *testing.T) {
 	if n := hcCount(evs, 5002); n != 1 {
 		t.Errorf("%d rapid-fail events (5002), want 1: %+v", n, evs)
 	}
-	// Promptly: each 503 came from the worker's exit, not from waiting
-	// out startupTimeLimit (which would be event 5012).
+	// Not tripped before the limit: all 3 failures precede event 5002.
+	if i := lcFindEvent(evs, 5002, 0); i >= 0 && hcCount(evs[:i], 5009) != 3 {
+		t.Errorf("rapid-fail protection (5002) tripped after %d failures (5009), want 3: %+v", hcCount(evs[:i], 5009), evs)
+	}
+	// Each failure came from the worker's exit, not from waiting out
+	// startupTimeLimit (which would be event 5012).
 	if n := hcCount(evs, 5012); n != 0 {
 		t.Errorf("%d start-up time-outs (5012) for a worker that exits at start, want 0: %+v", n, evs)
 	}
@@ -469,8 +462,8 @@ func TestHealthRapidFailWindow(t *testing.T) {
 }
 
 // TestHealthRapidFailConcurrent: with 16 clients sending at once to a pool
-// whose worker exits at start, every request is answered (503 N/A
-// while workers fail, then AppOffline), and rapid-fail protection still
+// whose worker exits at start, every request is answered (the waiting
+// requests get 503 AppOffline once the pool is disabled), and rapid-fail protection still
 // stops at exactly 3 failures: no worker is launched once the count is
 // reached.
 func TestHealthRapidFailConcurrent(t *testing.T) {

