@@ -15,33 +15,21 @@ const (
 	PoolInactive
 )
 
-var poolNames = [...]string{"Stopped", "Starting", "Started", "Stopping", "Inactive"}
+var poolNames = names{kind: "pool", list: []string{"Stopped", "Starting", "Started", "Stopping", "Inactive"}}
 
 // String returns the appcmd name of the state.
-func (s Pool) String() string {
-	if int(s) < len(poolNames) {
-		return poolNames[s]
-	}
-	return fmt.Sprintf("Pool(%d)", uint8(s))
-}
+func (s Pool) String() string { return poolNames.of(uint8(s)) }
 
 // MarshalText writes the appcmd name, so JSON carries "Started".
-func (s Pool) MarshalText() ([]byte, error) {
-	if int(s) >= len(poolNames) {
-		return nil, fmt.Errorf("runstate: no pool state %d", uint8(s))
-	}
-	return []byte(poolNames[s]), nil
-}
+func (s Pool) MarshalText() ([]byte, error) { return poolNames.marshal(uint8(s)) }
 
 // UnmarshalText reads an appcmd name.
 func (s *Pool) UnmarshalText(b []byte) error {
-	for i, n := range poolNames {
-		if n == string(b) {
-			*s = Pool(i)
-			return nil
-		}
+	v, err := poolNames.parse(b)
+	if err == nil {
+		*s = Pool(v)
 	}
-	return fmt.Errorf("runstate: %q is not a pool state (want one of %v)", b, poolNames)
+	return err
 }
 
 // poolMoves lists the moves the pool state machine allows. Inactive is

@@ -18,33 +18,21 @@ const (
 	WorkerExited                  // reaped
 )
 
-var workerNames = [...]string{"Starting", "Ready", "Suspended", "Hung", "Draining", "Stopping", "Orphaned", "Exited"}
+var workerNames = names{kind: "worker", list: []string{"Starting", "Ready", "Suspended", "Hung", "Draining", "Stopping", "Orphaned", "Exited"}}
 
 // String names the worker state.
-func (s Worker) String() string {
-	if int(s) < len(workerNames) {
-		return workerNames[s]
-	}
-	return fmt.Sprintf("Worker(%d)", uint8(s))
-}
+func (s Worker) String() string { return workerNames.of(uint8(s)) }
 
 // MarshalText writes the state's name.
-func (s Worker) MarshalText() ([]byte, error) {
-	if int(s) >= len(workerNames) {
-		return nil, fmt.Errorf("runstate: no worker state %d", uint8(s))
-	}
-	return []byte(workerNames[s]), nil
-}
+func (s Worker) MarshalText() ([]byte, error) { return workerNames.marshal(uint8(s)) }
 
 // UnmarshalText reads a state's name.
 func (s *Worker) UnmarshalText(b []byte) error {
-	for i, n := range workerNames {
-		if n == string(b) {
-			*s = Worker(i)
-			return nil
-		}
+	v, err := workerNames.parse(b)
+	if err == nil {
+		*s = Worker(v)
 	}
-	return fmt.Errorf("runstate: %q is not a worker state (want one of %v)", b, workerNames)
+	return err
 }
 
 // workerMoves is the worker state machine. Every state may move to
