@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poolctl/poolctl/apppool"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -235,7 +234,7 @@ func TestInheritedNotTCP(t *testing.T) {
 
 type noPools struct{}
 
-func (noPools) Pool(string) *apppool.Pool { return nil }
+func (noPools) FindPool(string) Pool { return nil }
 
 // TestFrontOnInheritedSocket: the front serves a site on the inherited
 // socket (the test holds the port, so nothing else could listen there);

@@ -11,10 +11,8 @@ import (
 	"github.com/poolctl/poolctl/forward"
 )
 
-// fakePools hands the front one fake pool, "P" (PoolFinder).
+// fakePools hands the front one fake pool, "P".
 type fakePools struct{ pool *fakePool }
-
-func (fakePools) Pool(string) *apppool.Pool { return nil }
 
 func (p fakePools) FindPool(name string) Pool {
 	if name != p.pool.name {

@@ -17,15 +17,9 @@ import (
 	"github.com/poolctl/poolctl/runstate"
 
 	"github.com/poolctl/poolctl/accesslog"
-	"github.com/poolctl/poolctl/apppool"
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/store"
 )
-
-// Pools is where the front finds a pool by name.
-type Pools interface {
-	Pool(name string) *apppool.Pool
-}
 
 // Front is the HTTP front of the host.
 type Front struct {

@@ -90,7 +90,7 @@ func TestRerouteOnlyWhenRoutesMoved(t *testing.T) {
 	if err := m.Reconcile(ctx, wp); err != nil {
 		t.Fatal(err)
 	}
-	f := New(m, slog.New(slog.DiscardHandler))
+	f := New(PoolsOf(m), slog.New(slog.DiscardHandler))
 	f.routes.Store(buildTable(wp, discardLogger))
 	key := listenKey{addr: ":8080"}
 	get := func() *httptest.ResponseRecorder {

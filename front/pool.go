@@ -11,7 +11,7 @@ import (
 // Pool is what serving a request needs of an application pool: its
 // dispatch (Acquire, Release, Discard), its refusal mode and its counters.
 // The front adapts *apppool.Pool to it; tests give the front a fake one
-// (see PoolFinder).
+// (see Pools).
 type Pool interface {
 	// Name is the pool's name, for logs.
 	Name() string
@@ -50,24 +50,34 @@ type Worker interface {
 	PID() int
 }
 
-// PoolFinder is implemented by a Pools that hands the front its own Pool
-// implementations (a fake pool in tests): the front then finds pools with
-// FindPool instead of Pools.Pool. FindPool returns nil for no such pool.
-type PoolFinder interface {
+// Pools is where the front finds a pool by name: FindPool returns nil for
+// no such pool. The host gives the runtime's pools (PoolsOf); tests give
+// fake ones.
+type Pools interface {
 	FindPool(name string) Pool
 }
 
-// findPool returns the pool called name, or nil.
-func (f *Front) findPool(name string) Pool {
-	if pf, ok := f.pools.(PoolFinder); ok {
-		return pf.FindPool(name)
-	}
-	p := f.pools.Pool(name)
+// Runtime is what the runtime's pools offer the front: *apppool.Manager.
+type Runtime interface {
+	Pool(name string) *apppool.Pool
+}
+
+// PoolsOf is the runtime's pools as the front's Pools.
+func PoolsOf(rt Runtime) Pools { return runtimePools{rt} }
+
+// runtimePools adapts a Runtime to Pools.
+type runtimePools struct{ rt Runtime }
+
+func (r runtimePools) FindPool(name string) Pool {
+	p := r.rt.Pool(name)
 	if p == nil {
 		return nil
 	}
 	return appPool{p}
 }
+
+// findPool returns the pool called name, or nil.
+func (f *Front) findPool(name string) Pool { return f.pools.FindPool(name) }
 
 // appPool adapts *apppool.Pool to Pool.
 type appPool struct{ p *apppool.Pool }

@@ -152,7 +152,7 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 	apppool.SweepLeftovers(logger)
 	h := &Host{opts: opts, store: st, events: rec, logger: logger, ctl: ln, opGID: gid, opName: opName, sd: newSystemd(logger)}
 	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval, WorkerLog: opts.WorkerLog}, rec, logger)
-	h.front = front.New(h.manager, logger)
+	h.front = front.New(front.PoolsOf(h.manager), logger)
 	h.front.LogDir = filepath.Join(opts.StateDir, "logs", "sites")
 	if err := h.useInherited(inh.tcp); err != nil {
 		ln.Close()
