@@ -41,7 +41,7 @@ const InactiveState = runstate.PoolInactive
 // InactiveReason says why the store's pools do not run in Legacy mode and
 // how to bring them back.
 const InactiveReason = "pools are inactive: the host runs in Legacy (IIS 5.0) isolation mode; " +
-	"'poolctl set config /section:host /isolationMode:WorkerProcess' brings them back with their settings"
+	"the host's isolationMode WorkerProcess brings them back with their settings"
 
 // ErrInactive refuses an action on a store pool in Legacy isolation mode;
 // it wraps hostapi.ErrConflict.
