@@ -191,9 +191,14 @@ func TestBuiltinWorkerFromPrivateDirectory(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "poolctl is serving this site") {
 		t.Fatalf("GET / after the binary was replaced = %d %q, want the welcome page from the host's own binary\n%s", code, body, e.log())
 	}
-	if now := e.workers("DefaultAppPool"); len(now) != 1 || now[0] == pids[0] {
-		t.Errorf("workers after the recycle %v, want one new worker (was %d)", now, pids[0])
-	}
+	// The old worker drains and is reaped in the background after the
+	// recycle returns: wait for it to go.
+	waitFor(t, 10*time.Second, "the old worker replaced by one new worker", func() error {
+		if now := e.workers("DefaultAppPool"); len(now) != 1 || now[0] == pids[0] {
+			return fmt.Errorf("workers %v, want one new worker (was %d)", now, pids[0])
+		}
+		return nil
+	})
 }
 
 // TestDefaultHealthCheckSeesHang (item 17): without a pingPath, a worker
