@@ -182,7 +182,7 @@ func TestManagerIsolationSwitch(t *testing.T) {
 		t.Errorf("Legacy: Q %s, want Stopped", state("Q"))
 	}
 	for _, st := range m.PoolStatuses() {
-		if st.State != runstate.PoolInactive || !strings.Contains(st.Reason, "isolationMode:WorkerProcess") {
+		if st.State != runstate.PoolInactive || !strings.Contains(st.Reason, "isolationMode WorkerProcess") {
 			t.Errorf("status %+v, want Inactive and how to switch back", st)
 		}
 	}

@@ -223,6 +223,13 @@ type Error struct {
 	// cancels the request's context on that read error: the cancellation
 	// is then the forwarder's doing, not a client that went away.
 	BodyCut bool
+	// Reused tells that the request went out on a kept-alive connection
+	// that then closed before a byte of answer (Outcome Sent): the worker
+	// may have closed or lost that idle connection just as the request was
+	// written, so the failure need not be the request's doing. net/http's
+	// client sends an idempotent request again in that case; so may the
+	// caller.
+	Reused bool
 	// Err is the underlying error.
 	Err error
 }

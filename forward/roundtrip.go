@@ -84,7 +84,7 @@ func (t *Target) roundTrip(c *conn, w http.ResponseWriter, r *http.Request, hasB
 			if werr != nil {
 				return &Error{Stage: StageWrite, Outcome: outcome, BodyCut: cut, Err: goneUnlessCut(ctx, werr, cut)}
 			}
-			return &Error{Stage: StageRead, Outcome: outcome, BodyCut: cut, Err: goneUnlessCut(ctx, err, cut)}
+			return &Error{Stage: StageRead, Outcome: outcome, BodyCut: cut, Reused: c.reused && outcome == Sent, Err: goneUnlessCut(ctx, err, cut)}
 		}
 		s := c.head.status
 		if s >= 200 {

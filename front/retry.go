@@ -15,12 +15,16 @@ import (
 //   - NotSent (nothing reached the worker: the dial failed, or the worker
 //     was closed before it was used): always, the request is untouched.
 //   - Sent (the request went out, no byte of an answer came back): only
-//     when sending it again is harmless (repeatable) AND the host itself
-//     took the worker down while it held the request (a failed health
-//     check: the worker was hung and killed). A worker that died on its
-//     own may have been killed by this very request, so it is not sent
-//     to the next worker: one bad request cannot kill every worker of
-//     the pool in turn.
+//     when sending it again is harmless (repeatable) AND either the host
+//     itself took the worker down while it held the request (a failed
+//     health check: the worker was hung and killed), or the request went
+//     out on a kept-alive connection (forward.Error.Reused) — the worker
+//     may have died or closed it a moment before, the case net/http's
+//     client retries — and this request was not sent again for that
+//     reason before. Otherwise a worker that died on its own may have
+//     been killed by this very request, so it is not sent to the next
+//     worker: one bad request cannot kill every worker of the pool in
+//     turn (at most two, one of them on a reused connection).
 //   - PartlyAnswered (the worker had started to answer): never.
 //
 // A request is tried at most maxTries times, and never once its client
@@ -37,13 +41,14 @@ func maxTries(pool Pool) int {
 
 // retryable reports whether a request that failed with fe may be tried
 // again; takenDown says the host took the worker down (hung) while it
-// held the request.
-func retryable(fe *forward.Error, r *http.Request, takenDown bool) bool {
+// held the request, reusedRetried that the request was already sent again
+// once because it failed on a reused connection.
+func retryable(fe *forward.Error, r *http.Request, takenDown, reusedRetried bool) bool {
 	switch fe.Outcome {
 	case forward.NotSent:
 		return !errors.Is(fe, forward.ErrBadRequest)
 	case forward.Sent:
-		return takenDown && repeatable(r)
+		return repeatable(r) && (takenDown || fe.Reused && !reusedRetried)
 	}
 	return false
 }

@@ -83,6 +83,7 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 	// several sites share an application path); never trust the client's.
 	r.Header.Set(worker.SiteHeader, site)
 	tries := 0
+	reusedRetried := false // sent again once after a reused connection failed
 	for try := 1; ; try++ {
 		wk, err := pool.Acquire(r.Context(), req)
 		if err != nil {
@@ -138,7 +139,11 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool 
 		if tries == 0 {
 			tries = maxTries(pool)
 		}
-		if retryable(fe, r, fe.Outcome == forward.Sent && pool.TakenDown(wk)) && try < tries {
+		takenDown := fe.Outcome == forward.Sent && pool.TakenDown(wk)
+		if retryable(fe, r, takenDown, reusedRetried) && try < tries {
+			if fe.Outcome == forward.Sent && !takenDown {
+				reusedRetried = true
+			}
 			f.logger.Debug("trying the request again", "pool", pool.Name(), "pid", wk.PID(), "outcome", fe.Outcome.String(), "try", try, "err", ferr)
 			continue
 		}
