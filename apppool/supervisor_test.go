@@ -130,16 +130,22 @@ func TestMaxProcessesLive(t *testing.T) {
 	}
 }
 
+// withRapidFail turns on rapid-fail protection on p: maxCrashes failures
+// within an hour disable it.
+func withRapidFail(p *Pool, maxCrashes uint64) {
+	on, window := true, store.TimeSpan(time.Hour)
+	s := testSettings(p)
+	s.Resolved.Failure = &store.Failure{RapidFailProtection: &on, RapidFailProtectionMaxCrashes: &maxCrashes,
+		RapidFailProtectionInterval: &window}
+	testReconfigure(p, s)
+}
+
 // TestStartupDeathRelaunched: a worker that dies during start-up is
 // replaced (with backoff) while the pool should have workers, and a
 // request queued meanwhile is served once a worker starts.
 func TestStartupDeathRelaunched(t *testing.T) {
 	tp := newWorkerPool(t, 1, true)
-	on, maxCrashes, window := true, uint64(1000), store.TimeSpan(time.Hour)
-	s := testSettings(tp.Pool)
-	s.Resolved.Failure = &store.Failure{RapidFailProtection: &on, RapidFailProtectionMaxCrashes: &maxCrashes,
-		RapidFailProtectionInterval: &window}
-	testReconfigure(tp.Pool, s)
+	withRapidFail(tp.Pool, 1000)
 	tp.flag(t, "die", true)
 	startPool(t, tp.Pool)
 	waitFor(t, "a second start-up after a start-up death", func() bool { return tp.count("died.") >= 2 })
@@ -161,11 +167,7 @@ func TestStartupDeathRelaunched(t *testing.T) {
 // protection, which disables the pool at the limit.
 func TestStartupDeathTripsRapidFail(t *testing.T) {
 	tp := newWorkerPool(t, 1, true)
-	on, maxCrashes, window := true, uint64(3), store.TimeSpan(time.Hour)
-	s := testSettings(tp.Pool)
-	s.Resolved.Failure = &store.Failure{RapidFailProtection: &on, RapidFailProtectionMaxCrashes: &maxCrashes,
-		RapidFailProtectionInterval: &window}
-	testReconfigure(tp.Pool, s)
+	withRapidFail(tp.Pool, 3)
 	tp.flag(t, "die", true)
 	startPool(t, tp.Pool)
 	waitFor(t, "the pool disabled", func() bool { st := tp.Status(); return st.State == Stopped && st.Disabled })

@@ -38,15 +38,10 @@ need_tools host.sh nginx-light:nginx wrk:wrk curl:curl
 
 ports_free host.sh "$BASE_PORT" $((BASE_PORT + 3))
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
+bench_cleanup_extra() {
 	[ -f "$tmp/nginx/nginx.pid" ] && kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null || true
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
+bench_workdir
 
 go build -o "$tmp/poolctl" .
 go build -o "$tmp/hello" ./bench/hello

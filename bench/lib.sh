@@ -83,3 +83,21 @@ wrk_summary() {
 	sock=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
 	echo "$(awk '/^Requests\/sec:/ {print $2}' "$out") $(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' "$out")") $(( ${non2xx:-0} + ${sock:-0} ))"
 }
+
+# bench_workdir: makes $tmp (a new temporary directory) and $pids (the
+# background processes to stop), and on exit kills and reaps those
+# processes and removes $tmp. A script with more to clean up defines
+# bench_cleanup_extra, which runs first.
+bench_workdir() {
+	tmp=$(mktemp -d)
+	pids=()
+	trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+	if declare -F bench_cleanup_extra >/dev/null; then bench_cleanup_extra; fi
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}

@@ -26,14 +26,7 @@ CONNS=32
 need_tools observe.sh wrk:wrk curl:curl
 ports_free observe.sh "$BASE_PORT" $((BASE_PORT + 5))
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_workdir
 
 go build -o "$tmp/poolctl" .
 go build -o "$tmp/hello" ./bench/hello

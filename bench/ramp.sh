@@ -33,14 +33,7 @@ need_tools ramp.sh curl:curl
 [ -x "$PY" ] || { echo "ramp.sh: $PY not found (set PY to a python3 every uid can run)" >&2; exit 1; }
 ports_free ramp.sh "$BASE_PORT" $((BASE_PORT + 1))
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_workdir
 trap '' PIPE # a mark written after the load ended fails, not kills
 chmod 0755 "$tmp"
 

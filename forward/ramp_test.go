@@ -3,42 +3,14 @@ package forward
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// listenBacklog listens on 127.0.0.1 with a listen backlog of n, as a
-// worker with a small accept queue does (Python's http.server: 5).
-func listenBacklog(t *testing.T, n int) net.Listener {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	syscall.CloseOnExec(fd)
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		syscall.Close(fd)
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, n); err != nil {
-		syscall.Close(fd)
-		t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fd), "listener")
-	ln, err := net.FileListener(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	return ln
-}
+	"github.com/poolctl/poolctl/internal/nettest"
+)
 
 // TestDialsInFlightBounded: a burst of requests to a backend with no idle
 // connection and a full accept queue (it does not accept yet, backlog 1)
@@ -49,7 +21,7 @@ func listenBacklog(t *testing.T, n int) net.Listener {
 // fails as NotSent.
 func TestDialsInFlightBounded(t *testing.T) {
 	const burst = 16
-	ln := listenBacklog(t, 1)
+	ln := nettest.ListenBacklog(t, 1)
 	tg := NewTarget("tcp", ln.Addr().String(), Options{})
 	t.Cleanup(tg.Close)
 

@@ -56,17 +56,8 @@ func TestApplyCertificateChangeKeepsListener(t *testing.T) {
 	dir := t.TempDir()
 	c1, k1 := selfSigned(t, dir, "one.test")
 	c2, k2 := selfSigned(t, dir, "two.test")
-	probe, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := probe.Addr().(*net.TCPAddr).Port
-	probe.Close()
-	site := func(bs ...store.Binding) *store.Config {
-		return &store.Config{ApplicationPools: []store.AppPool{{Name: "P"}},
-			Sites: []store.Site{{Name: "S", ID: 1, Bindings: bs,
-				Applications: []store.Application{{Path: "/", ApplicationPool: "P", PhysicalPath: dir}}}}}
-	}
+	port := freePort(t)
+	site := func(bs ...store.Binding) *store.Config { return siteServing(dir, bs...) }
 	b1 := store.Binding{Protocol: "https", BindingInformation: fmt.Sprintf("127.0.0.1:%d:one.test", port), CertificateFile: c1, KeyFile: k1}
 	b2 := store.Binding{Protocol: "https", BindingInformation: fmt.Sprintf("127.0.0.1:%d:two.test", port), CertificateFile: c2, KeyFile: k2}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -125,17 +116,8 @@ func TestApplyCertificateChangeKeepsListener(t *testing.T) {
 // so it does not hold the port against the new one.
 func TestApplyBindingReaddedAtOnce(t *testing.T) {
 	dir := t.TempDir()
-	probe, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := probe.Addr().(*net.TCPAddr).Port
-	probe.Close()
-	site := func(bs ...store.Binding) *store.Config {
-		return &store.Config{ApplicationPools: []store.AppPool{{Name: "P"}},
-			Sites: []store.Site{{Name: "S", ID: 1, Bindings: bs,
-				Applications: []store.Application{{Path: "/", ApplicationPool: "P", PhysicalPath: dir}}}}}
-	}
+	port := freePort(t)
+	site := func(bs ...store.Binding) *store.Config { return siteServing(dir, bs...) }
 	other := store.Binding{Protocol: "http", BindingInformation: "127.0.0.1:0:"}
 	b := store.Binding{Protocol: "http", BindingInformation: fmt.Sprintf("127.0.0.1:%d:", port)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -151,4 +133,22 @@ func TestApplyBindingReaddedAtOnce(t *testing.T) {
 			t.Fatalf("round %d: binding removed: %v", i, err)
 		}
 	}
+}
+
+// freePort returns a port of 127.0.0.1 that nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	return probe.Addr().(*net.TCPAddr).Port
+}
+
+// siteServing is a store with pool P and site S bound to bs, serving dir.
+func siteServing(dir string, bs ...store.Binding) *store.Config {
+	return &store.Config{ApplicationPools: []store.AppPool{{Name: "P"}},
+		Sites: []store.Site{{Name: "S", ID: 1, Bindings: bs,
+			Applications: []store.Application{{Path: "/", ApplicationPool: "P", PhysicalPath: dir}}}}}
 }

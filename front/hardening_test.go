@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -28,12 +27,7 @@ func startFront(t *testing.T, cfg *store.Config) *Front {
 // application at /blog only.
 func oneSite(t *testing.T) (*store.Config, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg := &store.Config{Version: store.FormatVersion, Sites: []store.Site{{Name: "S", ID: 1,
 		Bindings:     []store.Binding{{Protocol: "http", BindingInformation: addr + ":"}},
 		Applications: []store.Application{{Path: "/blog", ApplicationPool: "P"}}}}}

@@ -16,9 +16,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/poolctl/poolctl/internal/nettest"
 
 	"github.com/poolctl/poolctl/store"
 )
@@ -299,7 +300,7 @@ func TestClientGoneNotBlamed(t *testing.T) {
 	t.Run("dial hangs", func(t *testing.T) {
 		// A worker that does not accept, its accept queue full: the
 		// front's dial hangs until the client gives up.
-		ln := listenBacklog(t, 0)
+		ln := nettest.ListenBacklog(t, 0)
 		for range 4 {
 			c, err := net.DialTimeout("tcp", ln.Addr().String(), 200*time.Millisecond)
 			if err != nil {
@@ -373,30 +374,4 @@ func clientGives(t *testing.T, addr string, started chan struct{}) {
 	if len(entries) != 1 || entries[0][w3cStatus] != "0" || entries[0][w3cWin32] != "64" {
 		t.Errorf("access log %v, want one entry with sc-status 0 and sc-win32-status 64", entries)
 	}
-}
-
-// listenBacklog listens on 127.0.0.1 with a listen backlog of n.
-func listenBacklog(t *testing.T, n int) net.Listener {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	syscall.CloseOnExec(fd)
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		syscall.Close(fd)
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, n); err != nil {
-		syscall.Close(fd)
-		t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fd), "listener")
-	ln, err := net.FileListener(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	return ln
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/poolctl/poolctl/apppool"
 	"github.com/poolctl/poolctl/hostapi"
@@ -66,12 +65,10 @@ func (h *Host) setPoolRunning(ctx context.Context, name string, run bool) (hosta
 		}
 		return p.Status(), nil
 	}
+	// The apply may have begun the stop (autoStart false): Stop then waits
+	// for that stop to end, so either way the pool is Stopped when it
+	// returns (ErrAlreadyInState: it was Stopped already).
 	if err := p.Stop(ctx, stopReason); err != nil && !errors.Is(err, hostapi.ErrAlreadyInState) {
-		return hostapi.PoolStatus{}, err
-	}
-	// The apply may have begun the stop (autoStart false) and Stop found
-	// it under way: the caller is answered once the pool reached Stopped.
-	if err := waitPoolState(ctx, p, runstate.PoolStopped); err != nil {
 		return hostapi.PoolStatus{}, err
 	}
 	return p.Status(), nil
@@ -85,20 +82,6 @@ func (h *Host) poolState(name string) runstate.Pool {
 		return runstate.PoolStopped
 	}
 	return p.State()
-}
-
-// waitPoolState waits until p is in state st, or ctx ends.
-func waitPoolState(ctx context.Context, p *apppool.Pool, st runstate.Pool) error {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for p.State() != st {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("apppool %q: waiting for %s: %w", p.Name(), st, ctx.Err())
-		case <-tick.C:
-		}
-	}
-	return nil
 }
 
 func pastTense(run bool) string {
