@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/poolctl/poolctl/host"
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/internal/etcdstore"
+	"github.com/poolctl/poolctl/internal/farm"
 	"github.com/poolctl/poolctl/metrics"
 	"github.com/poolctl/poolctl/store"
 )
@@ -23,7 +25,7 @@ func hostCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "host",
 		Usage:           "Run the host in the foreground: HTTP front, pools and workers",
-		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--metrics ADDR] [--service-user USER] [--worker-group GROUP] [--sample-interval D] [--event-log-max-size SIZE] [--event-log-max-age D] [--event-log-keep N] [--worker-log-max-size SIZE] [--worker-log-max-age D] [--worker-log-keep N]",
+		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--metrics ADDR] [--service-user USER] [--worker-group GROUP] [--sample-interval D] [--event-log-max-size SIZE] [--event-log-max-age D] [--event-log-keep N] [--worker-log-max-size SIZE] [--worker-log-max-age D] [--worker-log-keep N] [--listen-address IP] [--host-name NAME] [--lease-ttl D]",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "runtime files: worker logs, events (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
@@ -39,14 +41,15 @@ func hostCommand() *cli.Command {
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"POOLCTL_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 			&cli.DurationFlag{Name: "sample-interval", Value: apppool.DefaultSampleInterval, EnvVars: []string{"POOLCTL_SAMPLE_INTERVAL"}, Usage: "how often worker memory is sampled from /proc for the memory recycling triggers (10ms to 1h)"},
 			&cli.StringFlag{Name: "service-user", EnvVars: []string{"POOLCTL_SERVICE_USER"}, Usage: "account NetworkService and LocalService workers run as (default nobody)"},
+			&cli.StringFlag{Name: "listen-address", EnvVars: []string{"POOLCTL_LISTEN_ADDRESS"}, Usage: "the address the * of bindings listens on, one IP of this machine (multi-homed servers; 127.0.0.2, 127.0.0.3 ... for a test farm on one machine); default every address"},
+			&cli.StringFlag{Name: "host-name", EnvVars: []string{"POOLCTL_HOST_NAME"}, Usage: "with --config etcd://...: this host's name in the farm (default the machine's hostname)"},
+			&cli.DurationFlag{Name: "lease-ttl", Value: 10 * time.Second, EnvVars: []string{"POOLCTL_LEASE_TTL"}, Usage: "with --config etcd://...: how long after the host stops renewing its lease (crash, lost network) the farm sees it Gone (2s to 5m)"},
 			&cli.StringFlag{Name: "worker-group", EnvVars: []string{"POOLCTL_WORKER_GROUP"}, Usage: "supplementary group every worker gets unless its pool sets manualGroupMembership (the IIS_IUSRS analogue; default none)"},
 		},
 		Action: func(c *cli.Context) error {
-			if scheme, ok := store.HasScheme(c.String("config")); ok {
-				if scheme != etcdstore.Scheme {
-					return store.UnknownSchemeError(c.String("config"), scheme, "etcd://HOST:PORT[,HOST:PORT...]/PREFIX")
-				}
-				return usagef("--config %s: poolctl host cannot follow a store in etcd yet; give it a store file", c.String("config"))
+			farmOpts, err := hostFarmOptions(c)
+			if err != nil {
+				return err
 			}
 			if c.NArg() > 0 {
 				return usagef("host takes no arguments, got %q; flags: --state-dir, --operator-group, --log-level", c.Args().First())
@@ -54,6 +57,12 @@ func hostCommand() *cli.Command {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 				return usagef("--log-level %q: expected debug, info, warn or error", c.String("log-level"))
+			}
+			listen := ""
+			if a := c.String("listen-address"); a != "" {
+				if listen, err = host.CheckListenAddress(a); err != nil {
+					return fmt.Errorf("%w: %w", ErrUsage, err)
+				}
 			}
 			eventLog, err := eventLogOptions(c)
 			if err != nil {
@@ -95,9 +104,58 @@ func hostCommand() *cli.Command {
 				opts.Metrics = m
 			}
 			opts.WorkerLog = workerLog
-			return host.Run(c.Context, opts)
+			opts.ListenAddress = listen
+			if farmOpts != nil {
+				defer farmOpts.Backend.Close()
+				opts.Farm = farmOpts
+				opts.StorePath = farmOpts.Backend.Location()
+			}
+			err = host.Run(c.Context, opts)
+			if errors.Is(err, farm.ErrNameTaken) {
+				return fmt.Errorf("%w: %w", ErrUsage, err)
+			}
+			return err
 		},
 	}
+}
+
+// hostFarmOptions reads the farm flags of a host whose --config is a
+// store in etcd; nil for a store file.
+func hostFarmOptions(c *cli.Context) (*host.FarmOptions, error) {
+	spec := c.String("config")
+	scheme, ok := store.HasScheme(spec)
+	if !ok {
+		for _, f := range []string{"host-name", "lease-ttl"} {
+			if c.IsSet(f) {
+				return nil, usagef("--%s applies to a host that follows a store in etcd (--config etcd://HOST:PORT/PREFIX), not to the store file %s", f, orDefault(spec, store.DefaultPath()))
+			}
+		}
+		return nil, nil
+	}
+	if scheme != etcdstore.Scheme {
+		return nil, store.UnknownSchemeError(spec, scheme, "etcd://HOST:PORT[,HOST:PORT...]/PREFIX")
+	}
+	loc, err := etcdstore.ParseLocation(spec)
+	if err != nil {
+		return nil, err
+	}
+	name := c.String("host-name")
+	if name == "" {
+		if name, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("find this machine's name for the farm (give --host-name): %w", err)
+		}
+		if i := strings.IndexByte(name, '.'); i > 0 && farm.ValidateName(name) != nil {
+			name = name[:i]
+		}
+	}
+	if err := farm.ValidateName(name); err != nil {
+		return nil, usagef("--host-name: %v", err)
+	}
+	ttl := c.Duration("lease-ttl")
+	if ttl < 2*time.Second || ttl > 5*time.Minute {
+		return nil, usagef("--lease-ttl %s: expected a duration from 2s to 5m", ttl)
+	}
+	return &host.FarmOptions{Backend: etcdstore.New(loc, c.Duration("timeout"), os.Getenv), Name: name, LeaseTTL: ttl}, nil
 }
 
 func orDefault(s, def string) string {

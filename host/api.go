@@ -16,8 +16,8 @@ import (
 func (h *Host) routes(s *hostapi.Server) {
 	h.reconcileRoutes(s) // reconcile_api.go
 	h.eventRoutes(s)     // events_api.go
-	s.Handle("GET /v1/apppools", hostapi.Read, func(context.Context, *http.Request) (any, error) {
-		return h.manager.PoolStatuses(), nil // Inactive in Legacy mode
+	s.Handle("GET /v1/apppools", hostapi.Read, func(_ context.Context, r *http.Request) (any, error) {
+		return h.poolStatuses(readFilter(r, hostapi.QueryName)), nil // Inactive in Legacy mode
 	})
 	// start and stop persist autoStart themselves (runtime_verbs.go), so
 	// operators need no write access to the store.
@@ -41,18 +41,19 @@ func (h *Host) routes(s *hostapi.Server) {
 		}
 		return hostapi.RecycleResult{Pool: p.Name(), OldWorkers: res.Old, NewWorkers: res.New}, nil
 	})
-	s.Handle("GET /v1/workers", hostapi.Read, func(context.Context, *http.Request) (any, error) {
+	s.Handle("GET /v1/workers", hostapi.Read, func(_ context.Context, r *http.Request) (any, error) {
+		f := readFilter(r, hostapi.QueryPool)
 		out := []hostapi.WorkerStatus{}
-		for _, p := range h.manager.AllPools() { // with Legacy mode's workers
-			out = append(out, p.Status().Workers...)
+		for _, p := range f.pools(h.manager.AllPools()) { // with Legacy mode's workers
+			out = append(out, f.status(p).Workers...)
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
 		return out, nil
 	})
-	s.Handle("GET /v1/requests", hostapi.Read, func(context.Context, *http.Request) (any, error) {
+	s.Handle("GET /v1/requests", hostapi.Read, func(_ context.Context, r *http.Request) (any, error) {
 		now := time.Now()
 		out := []hostapi.RequestStatus{}
-		for _, p := range h.manager.AllPools() { // with Legacy mode's workers
+		for _, p := range readFilter(r, hostapi.QueryPool).pools(h.manager.AllPools()) { // with Legacy mode's workers
 			out = append(out, p.Requests(now)...)
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

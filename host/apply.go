@@ -34,13 +34,14 @@ func (h *Host) applyOnce(ctx context.Context) (string, error) {
 	h.first = nil
 	if cfg == nil {
 		var err error
-		if cfg, err = h.store.Load(ctx); err != nil {
+		if cfg, err = h.loadStore(ctx); err != nil { // farm_start.go
 			h.logger.Error("store did not load; the running configuration stays", "err", err)
 			return "", fmt.Errorf("the store did not load, the host keeps its running configuration: %w", err)
 		}
 	}
 	want := plan(cfg)
 	h.apply(ctx, want, diff(want, h.running()))
+	h.afterApply()
 	return want.version, nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/poolctl/poolctl/front"
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/internal/logfile"
+	"github.com/poolctl/poolctl/metrics"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -49,6 +50,13 @@ type Options struct {
 	// Metrics is the address of the Prometheus endpoint; "" takes the
 	// store's host.metricsAddress (and none when that is empty too).
 	Metrics string
+	// ListenAddress is the address the '*' of bindings listens on
+	// (--listen-address, checked with CheckListenAddress); "" for every
+	// address.
+	ListenAddress string
+	// Farm, when set, makes the host follow the store in etcd (farm.go)
+	// instead of the file at StorePath.
+	Farm *FarmOptions
 }
 
 // DefaultStateDir is /var/lib/poolctl for root and the XDG state directory
@@ -95,6 +103,8 @@ type Host struct {
 	failures  failures         // what the last apply could not do (failures.go)
 	sd        *systemd         // sd_notify and the watchdog (systemd.go)
 	inherited *front.Inherited // sockets systemd passed for the front, or nil
+	farm      *farmHost        // the farm membership of a host on etcd, or nil (farm.go)
+	connected *metrics.StoreConnected
 }
 
 // Run runs the host until ctx is done, then shuts down gracefully: it stops
@@ -113,11 +123,16 @@ func Run(ctx context.Context, opts Options) error {
 
 func start(ctx context.Context, opts Options) (*Host, error) {
 	logger := opts.Logger
-	st := store.Open(opts.StorePath)
-	cfg, err := st.Load(ctx)
+	st, fh, cfg, err := openStore(ctx, opts) // farm_start.go
 	if err != nil {
-		return nil, fmt.Errorf("load store: %w", err)
+		return nil, err
 	}
+	started := false
+	defer func() {
+		if !started && fh != nil {
+			fh.release()
+		}
+	}()
 	// Take the control socket first: a second host on the same socket
 	// must fail before it starts pools, listens, or records events into
 	// the state of the host that runs.
@@ -150,7 +165,10 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 	// Kill what a host that is gone (SIGKILL) left in its cgroups, before
 	// any pool starts (apppool/jail.go).
 	apppool.SweepLeftovers(logger)
-	h := &Host{opts: opts, store: st, events: rec, logger: logger, ctl: ln, opGID: gid, opName: opName, sd: newSystemd(logger)}
+	h := &Host{opts: opts, store: st, events: rec, logger: logger, ctl: ln, opGID: gid, opName: opName, sd: newSystemd(logger), farm: fh, connected: &metrics.StoreConnected{}}
+	if fh != nil {
+		h.connected = fh.gauge
+	}
 	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval, WorkerLog: opts.WorkerLog}, rec, logger)
 	h.front = front.New(front.PoolsOf(h.manager), logger)
 	h.front.LogDir = filepath.Join(opts.StateDir, "logs", "sites")
@@ -165,6 +183,7 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 	h.first = cfg
 	h.pipe = newPipeline(h.applyOnce)
 	h.prepare(ctx, cfg)
+	started = true
 	return h, nil
 }
 
@@ -246,6 +265,13 @@ func (h *Host) serve(ctx context.Context) error {
 	pipeDone := make(chan struct{})
 	go func() { defer close(pipeDone); h.pipe.run(pipeCtx) }()
 	go h.watch(ctx) // triggers that come during the first apply queue
+	farmCtx, stopFarm := context.WithCancel(ctx)
+	farmDone := make(chan struct{})
+	if h.farm != nil {
+		go func() { defer close(farmDone); h.runFarm(farmCtx, api.Handler()) }() // farm_run.go
+	} else {
+		close(farmDone)
+	}
 	if err := h.pipe.request().wait(ctx); err != nil && ctx.Err() == nil {
 		h.logger.Error("first apply", "err", err)
 	}
@@ -256,6 +282,11 @@ func (h *Host) serve(ctx context.Context) error {
 	// host at rest should cost what it holds.
 	debug.FreeOSMemory()
 	<-ctx.Done()
+	stopFarm()
+	<-farmDone
+	if h.farm != nil && h.farm.isConnected() {
+		h.farm.release() // tools stop sending commands to this host
+	}
 	stopPipe()
 	<-pipeDone // no apply runs from now on
 	h.sd.stopping("shutting down: finishing requests in flight")

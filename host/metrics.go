@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/poolctl/poolctl/metrics"
 	"github.com/poolctl/poolctl/store"
 )
@@ -13,7 +11,7 @@ import (
 // metricsState is the host's metrics endpoint: open while an address is
 // configured, moved when the address changes.
 type metricsState struct {
-	reg *prometheus.Registry
+	reg *metrics.Registry
 	srv *metrics.Server
 	err string // the last failure, so it is logged once
 }
@@ -42,8 +40,9 @@ func (h *Host) applyMetrics(cfg *store.Config) {
 	}
 	h.closeMetrics()
 	if m.reg == nil {
-		m.reg = metrics.Registry(h.manager, h.front)
+		m.reg = metrics.NewRegistry(h.manager, h.front)
 		m.reg.MustRegister(metrics.LogWriteCollector{}) // failed log writes (metrics/logs.go)
+		m.reg.MustRegister(h.connected)                 // poolctl_store_connected (metrics/store.go)
 	}
 	srv, err := metrics.Listen(want, m.reg, h.logger)
 	if err != nil {

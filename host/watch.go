@@ -17,11 +17,15 @@ import (
 // watch reconciles on SIGHUP and when the store file changes (a hand edit,
 // or a tool that could not reach the socket), and reopens the log files on
 // SIGUSR1 (logs.go). It watches the directory, since each write replaces
-// the store's inode, and debounces bursts.
+// the store's inode, and debounces bursts. A host on a store in etcd
+// watches etcd instead (farm_run.go): here only the signals.
 func (h *Host) watch(ctx context.Context) {
 	hup, usr1 := h.signals.hup, h.signals.usr1
 	var changes <-chan fsnotify.Event
 	w, err := fsnotify.NewWatcher()
+	if h.farm != nil {
+		err = errNoFile
+	}
 	if err == nil {
 		defer w.Close()
 		if err := w.Add(filepath.Dir(h.opts.StorePath)); err != nil {
@@ -62,12 +66,19 @@ func (h *Host) watch(ctx context.Context) {
 // site: the running configuration stays, and the next change reconciles. A store that does not load is reported by Reconcile, which
 // keeps the running configuration too.
 func (h *Host) reconcileWatched(ctx context.Context) {
+	if h.farm != nil {
+		h.pipe.request() // from etcd; a store that does not load keeps the running one
+		return
+	}
 	if _, err := os.Lstat(h.opts.StorePath); errors.Is(err, fs.ErrNotExist) {
 		h.logger.Error("store did not load; the running configuration stays", "err", fmt.Errorf("store %s is missing: restore it, or restore a backup", h.opts.StorePath))
 		return
 	}
 	h.pipe.request() // the pipeline logs a store that does not load
 }
+
+// errNoFile: a store in etcd has no file to watch.
+var errNoFile = errors.New("the store is not a file")
 
 // signals are the host's SIGHUP and SIGUSR1, taken from Go's default
 // action (which ends the process) before the host starts anything, so a

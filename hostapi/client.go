@@ -82,6 +82,13 @@ func NewClient(socket string) *Client {
 	return &Client{Socket: socket, http: &http.Client{Transport: tr}}
 }
 
+// NewClientTransport returns a client that sends its requests through rt
+// rather than a unix socket: internal/farm's transport through etcd, to
+// the host named name (which messages use as the Socket).
+func NewClientTransport(name string, rt http.RoundTripper) *Client {
+	return &Client{Socket: name, http: &http.Client{Transport: rt}}
+}
+
 // HostDownError explains ErrHostDown with the socket; Hint (the client's
 // DownHint) says how to fix it.
 type HostDownError struct {

@@ -62,3 +62,54 @@ func (c *Client) Sites(ctx context.Context) ([]SiteStatus, error) {
 	var out []SiteStatus
 	return out, c.Do(ctx, http.MethodGet, "/v1/sites", nil, &out)
 }
+
+// Query parameters of the read routes, so that a question about one pool
+// costs the host that pool alone.
+const (
+	// QueryName narrows GET /v1/apppools to the pool with that name
+	// (case-insensitive); none matching is an empty list.
+	QueryName = "name"
+	// QueryPool narrows GET /v1/workers and GET /v1/requests to one pool's
+	// (case-insensitive).
+	QueryPool = "pool"
+	// QuerySample "false" leaves out the /proc sampling of each worker
+	// (private and virtual memory, CPU time: 0) for callers that show none
+	// of them.
+	QuerySample = "sample"
+)
+
+// readPath returns path with the query of a pool filter and sampling.
+func readPath(path, key, pool string, sample bool) string {
+	q := url.Values{}
+	if pool != "" {
+		q.Set(key, pool)
+	}
+	if !sample {
+		q.Set(QuerySample, "false")
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// PoolsOf returns the runtime state of the pool with the name, or of every
+// pool for "", with the workers' memory and CPU figures only when sample.
+func (c *Client) PoolsOf(ctx context.Context, name string, sample bool) ([]PoolStatus, error) {
+	var out []PoolStatus
+	return out, c.Do(ctx, http.MethodGet, readPath("/v1/apppools", QueryName, name, sample), nil, &out)
+}
+
+// WorkersOf returns the worker processes of one pool ("": every pool),
+// sampled from /proc when sample.
+func (c *Client) WorkersOf(ctx context.Context, pool string, sample bool) ([]WorkerStatus, error) {
+	var out []WorkerStatus
+	return out, c.Do(ctx, http.MethodGet, readPath("/v1/workers", QueryPool, pool, sample), nil, &out)
+}
+
+// RequestsOf returns the requests queued or in flight in one pool ("":
+// every pool).
+func (c *Client) RequestsOf(ctx context.Context, pool string) ([]RequestStatus, error) {
+	var out []RequestStatus
+	return out, c.Do(ctx, http.MethodGet, readPath("/v1/requests", QueryPool, pool, true), nil, &out)
+}

@@ -149,6 +149,14 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, pattern string, a
 		return false
 	}
 	peer, _ := PeerFrom(r.Context())
+	if from, ok := FarmOperatorFrom(r.Context()); ok {
+		// A command through etcd: whoever could write it under the
+		// store's prefix is an operator (etcd's RBAC decided).
+		if access == Write {
+			s.opts.Logger.Info("control API command through etcd", "from", from, "route", pattern)
+		}
+		return true
+	}
 	if access == Write {
 		if err := s.authorizeWrite(peer); err != nil {
 			s.opts.Logger.Warn("control API write refused", "uid", peer.UID, "pid", peer.PID, "route", pattern)
@@ -203,6 +211,39 @@ func writeError(w http.ResponseWriter, status int, b ErrorBody) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(b)
+}
+
+// farmKey marks a request that came through etcd (package internal/farm).
+type farmKey struct{}
+
+// WithFarmOperator marks ctx as that of a command that came through etcd
+// from the tool of from ("user@machine"): a farm operator, whom etcd's
+// role-based access control authorised to write the store's prefix. The
+// peer is nobody (uid -1): only the farm mark admits writes.
+func WithFarmOperator(ctx context.Context, from string) context.Context {
+	ctx = context.WithValue(ctx, peerKey{}, Peer{UID: -1, GID: -1, PID: -1})
+	return context.WithValue(ctx, farmKey{}, from)
+}
+
+// FarmOperatorFrom reports whether ctx is a farm operator's command
+// (WithFarmOperator), and from whom.
+func FarmOperatorFrom(ctx context.Context) (string, bool) {
+	from, ok := ctx.Value(farmKey{}).(string)
+	return from, ok
+}
+
+// Handler returns the server's routes as an http.Handler, for requests
+// that do not come through the control socket (a farm operator's commands
+// through etcd, marked with WithFarmOperator). A request with no peer in
+// its context is served as nobody's (uid -1), never as root's.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Value(peerKey{}).(Peer); !ok {
+			r = r.WithContext(context.WithValue(r.Context(), peerKey{}, Peer{UID: -1, GID: -1, PID: -1}))
+		}
+		w.Header().Set(VersionHeader, Version)
+		s.mux.ServeHTTP(w, r)
+	})
 }
 
 // Serve answers control requests on ln until ctx is done, then shuts down,

@@ -44,6 +44,11 @@ type Backend interface {
 // OpenBackend returns the store kept by b. Its Path is b.Location().
 func OpenBackend(b Backend) *Store { return &Store{Path: b.Location(), backend: b} }
 
+// Backend returns the Backend that keeps the store, or nil for the file
+// store. Parts of poolctl that keep more than the store beside it (the
+// farm, package internal/farm) type-assert it to the backend they know.
+func (s *Store) Backend() Backend { return s.backend }
+
 // Remote reports whether the store is kept by a Backend rather than a file.
 func (s *Store) Remote() bool { return s.backend != nil }
 

@@ -101,19 +101,49 @@ func (b *Backend) getClient() (*clientv3.Client, error) {
 	return c, nil
 }
 
-// bound gives ctx a deadline when it has none, and a shorter one for the
-// first request, so that an unreachable etcd is reported promptly.
-func (b *Backend) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+// bound gives ctx a deadline when it has none. The first request is also
+// ended once connectTimeout has passed while etcd's connection is failing
+// (refused, unreachable), so that an etcd that is down is reported
+// promptly; a connection still being made or made already, which on a
+// loaded machine can take longer than that, runs to the caller's deadline.
+func (b *Backend) bound(ctx context.Context, c *clientv3.Client) (context.Context, context.CancelFunc) {
 	b.mu.Lock()
 	first := !b.connected
 	b.mu.Unlock()
-	if first {
-		return context.WithTimeout(ctx, connectTimeout)
-	}
+	cancel := context.CancelFunc(func() {})
 	if _, ok := ctx.Deadline(); !ok && b.timeout > 0 {
-		return context.WithTimeout(ctx, b.timeout)
+		ctx, cancel = context.WithTimeout(ctx, b.timeout)
 	}
-	return ctx, func() {}
+	if !first {
+		return ctx, cancel
+	}
+	ctx, cancelFirst := context.WithCancel(ctx)
+	go endWhenFailing(ctx, c, cancelFirst)
+	return ctx, func() { cancelFirst(); cancel() }
+}
+
+// endWhenFailing calls end when, connectTimeout after the call began,
+// the client's connection is failing or shut down, or turns so later;
+// it returns when ctx ends.
+func endWhenFailing(ctx context.Context, c *clientv3.Client, end context.CancelFunc) {
+	t := time.NewTimer(connectTimeout)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	conn := c.ActiveConnection()
+	for {
+		s := conn.GetState()
+		if s == connectivity.TransientFailure || s == connectivity.Shutdown {
+			end()
+			return
+		}
+		if !conn.WaitForStateChange(ctx, s) {
+			return
+		}
+	}
 }
 
 // do runs one request.
@@ -122,7 +152,7 @@ func (b *Backend) do(ctx context.Context, fn func(context.Context, *clientv3.Cli
 	if err != nil {
 		return err
 	}
-	rctx, cancel := b.bound(ctx)
+	rctx, cancel := b.bound(ctx, c)
 	defer cancel()
 	if err := fn(rctx, c); err != nil {
 		// The caller's time ran out while etcd is still connected: the

@@ -1,0 +1,61 @@
+package host
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/poolctl/poolctl/apppool"
+	"github.com/poolctl/poolctl/hostapi"
+)
+
+// poolFilter is what a read route's query asks for: one pool (by name,
+// case-insensitive; "" for every pool) and whether to sample each worker
+// from /proc. A one-pool question costs that pool alone.
+type poolFilter struct {
+	name   string
+	sample bool
+}
+
+// readFilter reads the filter from the query: key names the pool
+// (hostapi.QueryName or hostapi.QueryPool), hostapi.QuerySample=false
+// turns sampling off.
+func readFilter(r *http.Request, key string) poolFilter {
+	q := r.URL.Query()
+	return poolFilter{name: q.Get(key), sample: q.Get(hostapi.QuerySample) != "false"}
+}
+
+// pools keeps the pools the filter names.
+func (f poolFilter) pools(all []*apppool.Pool) []*apppool.Pool {
+	if f.name == "" {
+		return all
+	}
+	for _, p := range all {
+		if strings.EqualFold(p.Name(), f.name) {
+			return []*apppool.Pool{p}
+		}
+	}
+	return nil
+}
+
+// status returns the pool's status, sampled when the filter asks.
+func (f poolFilter) status(p *apppool.Pool) hostapi.PoolStatus {
+	if f.sample {
+		return p.Status()
+	}
+	return p.StatusUnsampled()
+}
+
+// poolStatuses is the runtime state of the store's pools the filter names;
+// in Legacy mode each says Inactive and why (as Manager.PoolStatuses).
+func (h *Host) poolStatuses(f poolFilter) []hostapi.PoolStatus {
+	legacy := h.manager.Legacy()
+	out := []hostapi.PoolStatus{}
+	for _, p := range f.pools(h.manager.Pools()) {
+		st := f.status(p)
+		if legacy {
+			st.State, st.Reason = apppool.InactiveState, apppool.InactiveReason
+		}
+		out = append(out, st)
+	}
+	return out
+}
