@@ -27,6 +27,15 @@
 // directions, relays trailers both ways, and flushes streaming responses
 // (no Content-Length, or text/event-stream) whenever the backend pauses.
 //
+// The response parser takes no response that net/http's client would
+// refuse (a differential fuzz test holds it to that): one Transfer-Encoding,
+// exactly "chunked", and only on HTTP/1.1; repeated Content-Length fields
+// only with the same text; no control characters in field values; chunk
+// lines and trailer lines ending in CRLF, chunk lines within 4 KiB,
+// trailers within 4 KiB, and at most 16 KiB of chunk extensions beyond
+// what the data justifies. Anything else is ErrBadResponse: the client gets
+// a 502 (or a cut-off response) and the connection is not reused.
+//
 // Forward never retries. A failure says how far the request got
 // ([Outcome]: NotSent, Sent, PartlyAnswered), and the caller decides
 // whether to send it again, here or elsewhere. New connections are opened
@@ -120,6 +129,11 @@ type Options struct {
 	// connection to come back idle or for a slot, rather than all dialling
 	// at once.
 	MaxDials int
+	// Dial, when set, opens the connections instead of dialling network
+	// and addr (a unix-socket worker reached through a pinned descriptor;
+	// see proc.UnixSocket). A unix connect refused with EAGAIN (a full
+	// accept queue) is tried again until DialTimeout (dialunix.go).
+	Dial func(ctx context.Context) (net.Conn, error)
 }
 
 // Target is one backend worker reached over HTTP/1.1 keep-alive connections.
@@ -129,6 +143,7 @@ type Target struct {
 	addr    string
 	maxIdle int
 	dialer  net.Dialer
+	dialFn  func(ctx context.Context) (net.Conn, error) // Options.Dial
 
 	dialTimeout time.Duration
 
@@ -160,6 +175,7 @@ func NewTarget(network, addr string, opts Options) *Target {
 		maxIdle:     opts.MaxIdleConns,
 		maxDials:    opts.MaxDials,
 		dialer:      net.Dialer{Timeout: opts.DialTimeout},
+		dialFn:      opts.Dial,
 		dialTimeout: opts.DialTimeout,
 		idle:        make([]*conn, 0, min(opts.MaxIdleConns, 64)),
 	}
@@ -404,12 +420,8 @@ const synWait = 25 * time.Millisecond
 // time, until DialTimeout: a worker with a small listen backlog that falls
 // behind costs a request milliseconds, not a second.
 func (t *Target) dial(ctx context.Context) (*conn, error) {
-	if t.network != "tcp" {
-		nc, err := t.dialer.DialContext(ctx, t.network, t.addr)
-		if err != nil {
-			return nil, err
-		}
-		return newConn(t, nc), nil
+	if t.network != "tcp" || t.dialFn != nil {
+		return t.dialOther(ctx) // dialunix.go
 	}
 	deadline := time.Now().Add(t.dialTimeout)
 	wait := synWait

@@ -169,8 +169,10 @@ func writeRequestURI(bw *bufio.Writer, r *http.Request) error {
 		return fmt.Errorf("%w: no URL", ErrBadRequest)
 	}
 	if u.Opaque != "" {
+		// Only an origin-form path or an absolute URI: an opaque target
+		// such as "a:b" would reach the worker as "b".
 		uri := u.RequestURI()
-		if strings.ContainsAny(uri, " \r\n\t") {
+		if strings.ContainsAny(uri, " \r\n\t") || !strings.HasPrefix(uri, "/") && !strings.HasPrefix(uri, u.Scheme+"://") {
 			return fmt.Errorf("%w: invalid request URI", ErrBadRequest)
 		}
 		bw.WriteString(uri)

@@ -34,6 +34,7 @@ type respHead struct {
 	miss      []int32 // indices in fields of those values
 	long      []byte  // assembles lines longer than the read buffer
 	nbytes    int     // bytes of head read so far
+	trailer   bool    // reading a trailer section: CRLF lines, maxTrailerBytes
 }
 
 // span locates a value in respHead.vbuf.
@@ -65,12 +66,14 @@ func (c *conn) readLine() ([]byte, error) {
 		}
 		return nil, err
 	}
-	if hd.nbytes > maxHeadBytes {
+	if hd.nbytes > maxHeadBytes || hd.trailer && hd.nbytes > maxTrailerBytes {
 		return nil, errHeadTooLarge
 	}
 	line = line[:len(line)-1]
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
+	} else if hd.trailer {
+		return nil, fmt.Errorf("%w: trailer line does not end in CRLF", ErrBadResponse)
 	}
 	return line, nil
 }
@@ -89,7 +92,7 @@ func (c *conn) readHead() (got bool, err error) {
 		return hd.nbytes > 0, err
 	}
 	// "HTTP/1.x SP 3DIGIT [SP reason]"
-	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' ||
+	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[7] < '0' || line[7] > '9' || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
 		return true, fmt.Errorf("%w: status line %q", ErrBadResponse, clip(line))
 	}
@@ -160,7 +163,7 @@ func (c *conn) readFields(cache bool) error {
 		if i < len(prev) && prev[i].key == f.key && prev[i].val == string(v) {
 			f.val = prev[i].val
 		} else {
-			if bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, 0) >= 0 {
+			if !validValue(v) {
 				return fmt.Errorf("%w: header value of %s", ErrBadResponse, clip(name))
 			}
 			start := len(hd.vbuf)
@@ -182,6 +185,18 @@ func (c *conn) readFields(cache bool) error {
 		c.prev = append(c.prev[:0], hd.fields...)
 	}
 	return nil
+}
+
+// validValue reports whether v may be a field value: no control
+// characters other than HTAB (no CR, LF, NUL or DEL), as net/http's
+// parser requires; bytes from 0x80 up (obs-text) are allowed.
+func validValue(v []byte) bool {
+	for _, b := range v {
+		if b < ' ' && b != '\t' || b == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // clip shortens b for an error message.
@@ -215,23 +230,29 @@ type respInfo struct {
 func (c *conn) inspect(method string) (respInfo, error) {
 	hd := &c.head
 	info := respInfo{length: -1, keepAlive: !hd.http10}
-	te, chunked, eventStream := false, false, false
+	te, eventStream := false, false
+	cl := "" // the first Content-Length
 	for i := range hd.fields {
 		f := &hd.fields[i]
 		switch f.key {
 		case "Content-Length":
+			// Repeated, it must be the same text each time (as net/http
+			// requires: "2" and "02" are two lengths).
 			n, ok := parseLength(f.val)
-			if !ok || (info.length >= 0 && n != info.length) {
+			if !ok || (info.length >= 0 && f.val != cl) {
 				return info, fmt.Errorf("%w: Content-Length %q", ErrBadResponse, f.val)
 			}
-			info.length = n
+			info.length, cl = n, f.val
 		case "Transfer-Encoding":
+			// Only a single "chunked": a list of codings, or a second
+			// Transfer-Encoding field, is an error (as for net/http), so
+			// no coding is dropped unseen and no framing is guessed.
+			// An HTTP/1.0 response has no chunked framing (net/http
+			// reads it to the close; the two readings differ): an error.
+			if te || hd.http10 || !strings.EqualFold(f.val, "chunked") {
+				return info, fmt.Errorf("%w: Transfer-Encoding %q", ErrBadResponse, f.val)
+			}
 			te = true
-			chunked = false
-			forEachToken([]string{f.val}, func(tok string) bool {
-				chunked = strings.EqualFold(tok, "chunked")
-				return true
-			})
 		case "Connection":
 			forEachToken([]string{f.val}, func(tok string) bool {
 				if strings.EqualFold(tok, "close") {
@@ -250,16 +271,13 @@ func (c *conn) inspect(method string) (respInfo, error) {
 	switch {
 	case method == http.MethodHead || s < 200 || s == http.StatusNoContent || s == http.StatusNotModified:
 		info.frame = frameNone
-	case te && chunked:
+	case te:
 		info.frame = frameChunked
 		if info.length >= 0 {
 			// Both framings: a smuggling risk, never reuse.
 			info.keepAlive = false
 			info.length = -1
 		}
-	case te:
-		info.frame = frameClose
-		info.length = -1
 	case info.length >= 0:
 		info.frame = frameLength
 	default:
@@ -488,22 +506,44 @@ func bodyReadErr(err error) error {
 	return fmt.Errorf("reading response body: %w", err)
 }
 
+// Bounds of the chunked framing, those of net/http's reader: a chunk-size
+// line (with its extensions and CRLF) fits in maxChunkLine, and the bytes
+// that are not data (size lines, extensions, CRLFs) may exceed 16 per chunk
+// plus twice the chunk's data by at most maxChunkExcess, so a worker
+// cannot make the host read megabytes of extensions for a byte of body.
+const (
+	maxChunkLine   = 4096
+	maxChunkExcess = 16 << 10
+)
+
+// maxTrailerBytes bounds the trailer section of a chunked body, with its
+// final empty line, whose lines must end in CRLF (net/http's reader takes
+// no more than its 4 KiB buffer holds).
+const maxTrailerBytes = 4096
+
 // copyChunked decodes a chunked body from c.br to w and then reads the
 // trailer section into c.head.
 func (c *conn) copyChunked(w http.ResponseWriter, stream bool) error {
+	var excess int64
 	for {
-		c.head.nbytes = 0 // the size limit applies per chunk line here
-		line, err := c.readLine()
+		line, err := c.readChunkLine()
 		if err != nil {
-			return bodyReadErr(err)
+			return err
 		}
+		excess += int64(len(line)) + 2
 		size, ok := parseChunkSize(line)
 		if !ok {
 			return fmt.Errorf("%w: chunk size %q", ErrBadResponse, clip(line))
 		}
+		if excess = max(excess-16-2*size, 0); excess > maxChunkExcess {
+			return fmt.Errorf("%w: chunked encoding with too much besides data", ErrBadResponse)
+		}
 		if size == 0 {
 			c.head.nbytes = 0
-			if err := c.readFields(false); err != nil {
+			c.head.trailer = true
+			err := c.readFields(false)
+			c.head.trailer = false
+			if err != nil {
 				return fmt.Errorf("reading trailers: %w", err)
 			}
 			return nil
@@ -511,13 +551,14 @@ func (c *conn) copyChunked(w http.ResponseWriter, stream bool) error {
 		if err := c.copyN(w, size, stream); err != nil {
 			return err
 		}
-		line, err = c.readLine()
+		crlf, err := c.br.Peek(2)
 		if err != nil {
 			return bodyReadErr(err)
 		}
-		if len(line) != 0 {
+		if crlf[0] != '\r' || crlf[1] != '\n' {
 			return fmt.Errorf("%w: missing CRLF after chunk", ErrBadResponse)
 		}
+		_, _ = c.br.Discard(2)
 		if stream && c.br.Buffered() == 0 {
 			if err := flush(w); err != nil {
 				return &errClientWrite{err}
@@ -526,12 +567,34 @@ func (c *conn) copyChunked(w http.ResponseWriter, stream bool) error {
 	}
 }
 
-// parseChunkSize parses a chunk-size line, ignoring chunk extensions.
+// readChunkLine returns the next chunk-size line without its CRLF: it
+// must end in CRLF (a bare LF is not a line end here, RFC 9112 erratum
+// 7633), hold no other CR, and fit in maxChunkLine with its CRLF. The slice is
+// valid until the next read from c.br.
+func (c *conn) readChunkLine() ([]byte, error) {
+	line, err := c.br.ReadSlice('\n')
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		return nil, fmt.Errorf("%w: chunk-size line too long", ErrBadResponse)
+	case err != nil:
+		return nil, bodyReadErr(err)
+	}
+	if i := bytes.IndexByte(line, '\r'); len(line) < 2 || i != len(line)-2 {
+		return nil, fmt.Errorf("%w: chunk-size line %q does not end in CRLF", ErrBadResponse, clip(line))
+	}
+	if len(line) > maxChunkLine {
+		return nil, fmt.Errorf("%w: chunk-size line too long", ErrBadResponse)
+	}
+	return line[:len(line)-2], nil
+}
+
+// parseChunkSize parses a chunk-size line: hex digits, then optional
+// extensions after ';' (ignored); whitespace only at the end of the line.
 func parseChunkSize(line []byte) (int64, bool) {
+	line = bytes.TrimRight(line, " \t")
 	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		line = line[:i]
 	}
-	line = bytes.TrimRight(line, " \t")
 	if len(line) == 0 || len(line) > 15 {
 		return 0, false
 	}
