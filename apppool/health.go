@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/poolctl/poolctl/events"
-	"github.com/poolctl/poolctl/internal/proc"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -117,7 +116,7 @@ func (p *Pool) checkHealth(now time.Time) {
 func (p *Pool) ping(results chan<- pingResult, w *Worker, path string, limit time.Duration) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	err := proc.Check(ctx, w.Addr, path)
+	err := w.check(ctx, path) // listen.go
 	cancel()
 	select {
 	case results <- pingResult{w: w, err: err, took: time.Since(start)}:

@@ -17,6 +17,8 @@ import (
 //     127.0.0.1:$PORT itself; the port comes from proc.HostPorts, so no
 //     other worker of the host has it, and readiness proves that the
 //     listener on it is the worker's own (proc.Process.WaitReady).
+//   - processModel.listen unix: no port; the worker (the built-in one
+//     too) binds the unix socket whose path is in POOLCTL_LISTEN (listen.go).
 //   - the built-in worker (`poolctl worker`): the host binds the port and
 //     hands the listening socket over as fd 3 (POOLCTL_LISTEN_FD=3; PORT
 //     and POOLCTL_LISTEN still say where it is), and runs its own program
@@ -49,23 +51,31 @@ func commandSpec(spec *proc.Spec, command []string) error {
 // builtinLaunch fills spec for the built-in worker: the program, "worker",
 // its description of what to serve, and the inherited listening socket. It
 // returns the host's copy of the socket, to close once the worker started.
+// Without a lease (a unix-socket worker) nothing is inherited: the worker
+// binds the path in POOLCTL_LISTEN itself, and nil is returned.
 func (p *Pool) builtinLaunch(spec *proc.Spec, s *Settings, lease *proc.Lease) (*os.File, error) {
-	ln, err := lease.File()
-	if err != nil {
-		return nil, err
-	}
+	var ln *os.File
 	spec.Args = []string{"worker"}
-	spec.Env = append(spec.Env, worker.SpecEnv+"="+s.SpecJSON(), worker.ListenFDEnv+"=3")
-	spec.ExtraFiles = []*os.File{ln}
+	spec.Env = append(spec.Env, worker.SpecEnv+"="+s.SpecJSON())
+	if lease != nil {
+		var err error
+		if ln, err = lease.File(); err != nil {
+			return nil, err
+		}
+		spec.Env = append(spec.Env, worker.ListenFDEnv+"=3")
+		spec.ExtraFiles = []*os.File{ln}
+	}
 	spec.Path = p.launcher.Self
 	if isRunningProgram(p.launcher.Self) {
 		self, err := proc.SelfFile()
 		if err != nil {
-			ln.Close()
+			if ln != nil {
+				ln.Close()
+			}
 			return nil, err
 		}
 		spec.ExtraFiles = append(spec.ExtraFiles, self)
-		spec.Path, spec.Arg0 = proc.SelfPath(1), p.launcher.Self
+		spec.Path, spec.Arg0 = proc.SelfPath(len(spec.ExtraFiles)-1), p.launcher.Self
 	}
 	return ln, nil
 }

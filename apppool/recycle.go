@@ -192,12 +192,13 @@ func (p *Pool) planLaunched(n note) bool {
 	old := pl.cur
 	if n.err != nil {
 		p.events.Record(events.Event{ID: events.OverlapFailure, Pool: p.name, PID: old.w.PID, Reason: "recycle failed: " + n.err.Error()})
-		if old.eventID == events.RecycleRequests {
+		if old.eventID == events.RecycleRequests || memoryOverEvent(old.eventID) {
 			p.mu.Lock()
 			if p.trig.spentFail == nil {
 				p.trig.spentFail = map[*Worker]bool{}
 			}
 			p.trig.spentFail[old.w] = true // dispatch may use it again
+			p.serveWaiters()               // starting with what queued meanwhile
 			p.mu.Unlock()
 		}
 		p.launchFailed(n.err)

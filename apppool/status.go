@@ -7,22 +7,29 @@ import (
 	"github.com/poolctl/poolctl/internal/proc"
 )
 
-// Status returns the pool's runtime state, its workers and queue.
+// Status returns the pool's runtime state, its workers and queue, each
+// worker's memory and CPU time sampled from /proc.
 func (p *Pool) Status() hostapi.PoolStatus {
-	p.mu.Lock()
-	st := hostapi.PoolStatus{Name: p.name, State: p.state, Reason: p.reason,
-		Disabled: p.disabled, Queue: p.waiters.Len(), Served: p.served}
-	ws := p.workersLocked()
-	for _, w := range ws {
-		st.Workers = append(st.Workers, p.workerStatusLocked(w))
-	}
-	p.mu.Unlock()
+	st := p.StatusUnsampled()
 	for i := range st.Workers {
 		if u, err := proc.Sample(st.Workers[i].PID); err == nil {
 			st.Workers[i].PrivateKB = u.PrivateKB
 			st.Workers[i].VirtualKB = u.VirtualKB
 			st.Workers[i].CPUSeconds = u.CPU.Seconds()
 		}
+	}
+	return st
+}
+
+// StatusUnsampled is Status without reading /proc: the workers' memory and
+// CPU figures are 0. For callers that show none of them.
+func (p *Pool) StatusUnsampled() hostapi.PoolStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := hostapi.PoolStatus{Name: p.name, State: p.state, Reason: p.reason,
+		Disabled: p.disabled, Queue: p.waiters.Len(), Served: p.served}
+	for _, w := range p.workersLocked() {
+		st.Workers = append(st.Workers, p.workerStatusLocked(w))
 	}
 	return st
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +27,10 @@ import (
 //   - "die": the worker exits with status 3 during start-up as long as
 //     the file exists, after counting itself in "died.N" files.
 //
-// Every start writes "started.<worker id>".
+// GET /leak?mb=N allocates N MiB that are never freed. Every start writes
+// "started.<worker id>". A worker whose POOLCTL_LISTEN
+// is a path listens on that unix socket (and refuses to start if PORT is
+// set too).
 const envTestWorker = "POOLCTL_APPPOOL_TEST_WORKER"
 
 func TestMain(m *testing.M) {
@@ -53,14 +58,37 @@ func testWorkerMain(dir string) error {
 			break
 		}
 	}
-	ln, err := net.Listen("tcp", os.Getenv("POOLCTL_LISTEN"))
+	network, addr := "tcp", os.Getenv("POOLCTL_LISTEN")
+	if strings.HasPrefix(addr, "/") { // processModel.listen unix
+		network = "unix"
+		if port := os.Getenv("PORT"); port != "" {
+			return fmt.Errorf("PORT=%s is set for a unix-socket worker", port)
+		}
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return err
 	}
 	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/leak" { // allocate and touch ?mb=N MiB, never freed
+			mb, _ := strconv.Atoi(r.URL.Query().Get("mb"))
+			b := make([]byte, max(mb, 0)<<20)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1
+			}
+			leakedMu.Lock()
+			leaked = append(leaked, b)
+			leakedMu.Unlock()
+		}
 		_, _ = io.WriteString(w, "worker "+id)
 	}))
 }
+
+// leaked keeps what GET /leak allocated.
+var (
+	leakedMu sync.Mutex
+	leaked   [][]byte
+)
 
 // testPool is a pool of real test workers with its control directory.
 type testPool struct {

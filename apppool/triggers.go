@@ -19,7 +19,9 @@ import (
 // recycle.go) recorded with its IIS event id. The loop checks them once a
 // second (tick); memory is sampled from /proc every Launcher.SampleInterval
 // (default 1s; shorter intervals get a ticker of their own that asks the
-// loop to check). The decisions on requests, time and schedule are
+// loop to check), and reported by the kernel the moment a worker crosses
+// privateMemory where a memory cgroup is writable (memwatch.go). A worker
+// over a memory limit takes no new request while it is replaced. The decisions on requests, time and schedule are
 // restartPolicy's (policy_restart.go). A web garden recycles at most one
 // worker at a time: no trigger fires while a recycle plan runs, so
 // capacity never drops by more than one worker.
@@ -37,7 +39,7 @@ type triggerState struct {
 	scheduleDue  map[*Worker]string // workers owed a schedule recycle, with the time
 	warned       map[*Worker]bool   // workers already warned about a baseline over a limit
 	sampler      atomic.Bool        // a fast memory sampler goroutine runs
-	spentFail    map[*Worker]bool   // request-count recycles that failed: dispatch may use the worker again
+	spentFail    map[*Worker]bool   // request-count and memory recycles that failed: dispatch may use the worker again
 }
 
 // sampleInterval is the memory sampling interval of the pool's host.
@@ -146,8 +148,13 @@ func (p *Pool) checkTriggersMemory(now time.Time, all bool) {
 			continue // it ended or started draining while it was sampled
 		}
 		// A failed replacement is logged by the plan; a worker spent by
-		// its request count is then given requests again (planLaunched).
-		p.planRecycle([]*Worker{w}, id, reason, nil)
+		// its request count or over its memory limit is then given
+		// requests again (planLaunched).
+		if memoryOverEvent(id) {
+			p.recycleOverLimit(w, id, reason) // memwatch.go
+		} else {
+			p.planRecycle([]*Worker{w}, id, reason, nil)
+		}
 		return // one worker per check: a web garden recycles one at a time
 	}
 }
@@ -165,6 +172,11 @@ func (p *Pool) memoryTrigger(w *Worker, served, privateKB, virtualKB uint64) (in
 		}
 		return 0, ""
 	}
+	return p.memoryVerdict(w, served, u, privateKB, virtualKB)
+}
+
+// memoryVerdict is memoryTrigger's decision on a sample u of the worker.
+func (p *Pool) memoryVerdict(w *Worker, served uint64, u proc.Usage, privateKB, virtualKB uint64) (int, string) {
 	id, what, limit, got := 0, "", uint64(0), uint64(0)
 	switch {
 	case privateKB > 0 && u.PrivateKB > privateKB:
@@ -269,11 +281,18 @@ func memoryLimited(s *Settings) bool {
 }
 
 // spentLocked reports whether the worker has reached its request count
-// (served and in flight): dispatch gives it no more requests, and the
-// actor replaces it. Called with p.mu held.
+// (served and in flight) or went over its memory limit (memwatch.go):
+// dispatch gives it no more requests, and the actor replaces it; unless
+// its replacement failed to start (spentFail). Called with p.mu held.
 func (p *Pool) spentLocked(w *Worker) bool {
+	if p.trig.spentFail[w] {
+		return false
+	}
+	if w.overLimit { // over its memory limit (memwatch.go)
+		return true
+	}
 	limit := requestLimit(&p.settings)
-	return limit > 0 && w.served+uint64(w.inflight) >= limit && !p.trig.spentFail[w]
+	return limit > 0 && w.served+uint64(w.inflight) >= limit
 }
 
 // noteServedLocked is called by Release with p.mu held: a worker that has

@@ -29,28 +29,38 @@ type Launcher struct {
 	SampleInterval time.Duration
 	// WorkerLog says when each pool's worker log rotates (worklog.go).
 	WorkerLog logfile.Options
+	// RunDir holds the sockets of unix-socket workers, a directory per
+	// pool (listen.go); "" means "run" beside LogDir.
+	RunDir string
+	// NoKernelMemory turns off the kernel's memory limit reports
+	// (memwatch.go): memory is then only sampled.
+	NoKernelMemory bool
 }
 
 // Worker is one worker process of a pool. Fields below mu are guarded by
 // the pool's mutex.
 type Worker struct {
-	ID      int
-	PID     int
-	Addr    string
-	Started time.Time
-	proc    *proc.Process
-	target  *forward.Target
-	lease   *proc.Lease // its port, released when it has exited
+	ID       int
+	PID      int
+	Addr     string // 127.0.0.1:port, or unix:/path for a unix-socket worker
+	Started  time.Time
+	proc     *proc.Process
+	target   *forward.Target
+	lease    *proc.Lease      // its port, released when it has exited (nil for a unix socket)
+	sockPath string           // its unix socket's path ("" for TCP), removed when it has exited
+	sock     *proc.UnixSocket // its socket, pinned once it was ready (listen.go)
+	mem      *memState        // its kernel memory watch, nil without (memwatch.go)
 
 	// guarded by Pool.mu
-	state    WorkerState
-	inflight int
-	served   uint64
-	lastUsed time.Time
-	drained  chan struct{} // closed once draining with nothing in flight
-	hung     bool          // declared hung by a failed health check
-	reqs     map[*Request]struct{}
-	identity string // who the worker runs as, for list wp
+	state     WorkerState
+	inflight  int
+	served    uint64
+	lastUsed  time.Time
+	drained   chan struct{} // closed once draining with nothing in flight
+	hung      bool          // declared hung by a failed health check
+	reqs      map[*Request]struct{}
+	identity  string // who the worker runs as, for list wp
+	overLimit bool   // over its memory limit: takes no new request while it is replaced (memwatch.go)
 }
 
 // errIdentity marks a launch that failed because the pool's identity could
@@ -68,9 +78,13 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		return nil, err
 	}
 	builtin := len(s.Command) == 0
-	lease, err := leasePort(builtin) // launchspec.go
-	if err != nil {
-		return nil, fmt.Errorf("pick a port: %w", err)
+	unixSock := listensUnix(s) // listen.go
+	var lease *proc.Lease
+	var err error
+	if !unixSock {
+		if lease, err = leasePort(builtin); err != nil { // launchspec.go
+			return nil, fmt.Errorf("pick a port: %w", err)
+		}
 	}
 	handed := false // the lease belongs to a started worker (watch releases it)
 	defer func() {
@@ -78,19 +92,28 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 			lease.Release()
 		}
 	}()
-	port := lease.Port
 	p.mu.Lock()
 	p.nextID++
 	id := p.nextID
 	p.mu.Unlock()
-	addr := listenAddr(port)
-	env := append([]string{}, p.launcher.BaseEnv...)
-	env = append(env, "PORT="+strconv.Itoa(port), "POOLCTL_LISTEN="+addr,
-		"POOLCTL_APPPOOL="+s.Name, "POOLCTL_WORKER_ID="+strconv.Itoa(id))
 	ident, err := p.identity(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errIdentity, err)
 	}
+	env := append([]string{}, p.launcher.BaseEnv...)
+	var addr, sockPath string
+	if unixSock {
+		if sockPath, err = p.socketPath(s, ident, id); err != nil {
+			p.events.Record(events.Event{ID: events.LaunchFailure, Pool: s.Name, Reason: fmt.Sprintf("worker could not be launched: %v", err)})
+			return nil, fmt.Errorf("launch worker: %w", err)
+		}
+		addr = "unix:" + sockPath
+		env = append(env, "POOLCTL_LISTEN="+sockPath)
+	} else {
+		addr = listenAddr(lease.Port)
+		env = append(env, "PORT="+strconv.Itoa(lease.Port), "POOLCTL_LISTEN="+addr)
+	}
+	env = append(env, "POOLCTL_APPPOOL="+s.Name, "POOLCTL_WORKER_ID="+strconv.Itoa(id))
 	env = append(env, ident.Env()...)
 	env = append(env, s.Env...)
 	spec := proc.Spec{Env: env, Dir: s.WorkingDirectory, Stdout: p.log, Stderr: p.log}
@@ -112,24 +135,33 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 	if inherited != nil {
 		_ = inherited.Close()
 	}
-	lease.CloseListener() // the worker holds the socket now; the port stays leased
+	if lease != nil {
+		lease.CloseListener() // the worker holds the socket now; the port stays leased
+	}
 	if err != nil {
 		p.events.Record(events.Event{ID: events.LaunchFailure, Pool: s.Name, Reason: fmt.Sprintf("worker could not be launched: %v", err)})
 		return nil, fmt.Errorf("launch worker: %w", err)
 	}
 	p.cpuPlace(pr.Pid)
-	w := &Worker{ID: id, PID: pr.Pid, Addr: addr, Started: pr.Started, proc: pr, lease: lease,
+	w := &Worker{ID: id, PID: pr.Pid, Addr: addr, Started: pr.Started, proc: pr, lease: lease, sockPath: sockPath,
 		state: WorkerStarting, lastUsed: time.Now(), reqs: map[*Request]struct{}{}, identity: ident.String()}
+	p.watchMemory(w, s) // memwatch.go
 	p.mu.Lock()
 	p.launching[w] = struct{}{}
 	p.mu.Unlock()
 	rctx, cancel := context.WithTimeout(ctx, s.StartupTimeLimit)
 	// Ready once a check passes on a listener proven to be the worker's.
-	err = pr.WaitReady(rctx, addr, s.PingPath)
+	if unixSock {
+		err = p.waitReadyUnix(rctx, w, sockPath, ident, s.PingPath) // listen.go
+	} else {
+		err = pr.WaitReady(rctx, addr, s.PingPath)
+	}
 	cancel()
 	if err != nil {
 		_, _ = pr.Stop(context.Background(), 0)
 		p.jailDone(pr.Pid)
+		w.releaseListen()
+		p.memoryDone(w)
 		p.mu.Lock()
 		delete(p.launching, w)
 		p.setWorkerState(w, WorkerExited)
@@ -151,7 +183,11 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		return nil, errors.New(reason)
 	}
 	handed = true
-	w.target = forward.NewTarget("tcp", addr, forward.Options{})
+	if unixSock {
+		w.target = forward.NewTarget("unix", sockPath, forward.Options{Dial: w.sock.DialContext})
+	} else {
+		w.target = forward.NewTarget("tcp", addr, forward.Options{})
+	}
 	p.events.Record(events.Event{ID: events.WorkerStarted, Pool: s.Name, PID: w.PID, Worker: strconv.Itoa(id), Reason: "worker ready at " + addr})
 	go p.watch(w)
 	return w, nil
@@ -178,13 +214,14 @@ func rootPath(s *Settings) string {
 // out of dispatch (draining, stopping, hung, orphaned).
 func (p *Pool) watch(w *Worker) {
 	<-w.proc.Done()
-	w.lease.Release()
 	p.mu.Lock()
 	p.removeActive(w)
 	expected := w.state == WorkerDraining || w.state == WorkerStopping || w.state == WorkerHung || w.state == WorkerOrphaned
 	p.setWorkerState(w, WorkerExited)
 	p.mu.Unlock()
 	w.target.Close()
+	w.releaseListen() // its port, or its socket (listen.go)
+	p.memoryDone(w)   // its kernel memory watch (memwatch.go)
 	select {
 	case p.exits <- exitNote{w: w, expected: expected}:
 	case <-p.done:

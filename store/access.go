@@ -7,7 +7,7 @@ import "reflect"
 // *Site ...). Required (non-pointer) fields are always set.
 func (f *Field) Get(root any) (any, bool) {
 	v := reflect.ValueOf(root).Elem()
-	for _, i := range f.index {
+	for _, i := range f.path() {
 		if v.Kind() == reflect.Pointer {
 			if v.IsNil() {
 				return nil, false
@@ -29,7 +29,7 @@ func (f *Field) Get(root any) (any, bool) {
 // intermediate option structs.
 func (f *Field) Set(root any, value any) {
 	v := reflect.ValueOf(root).Elem()
-	for _, i := range f.index {
+	for _, i := range f.path() {
 		if v.Kind() == reflect.Pointer {
 			if v.IsNil() {
 				v.Set(reflect.New(v.Type().Elem()))
@@ -52,7 +52,7 @@ func (f *Field) Set(root any, value any) {
 // again. Option structs left empty are removed so they are not written.
 func (f *Field) Clear(root any) {
 	v := reflect.ValueOf(root).Elem()
-	for _, i := range f.index {
+	for _, i := range f.path() {
 		if v.Kind() == reflect.Pointer {
 			if v.IsNil() {
 				return

@@ -50,7 +50,19 @@ type Field struct {
 	Help    string      // one line for help output
 	Recycle bool        // a change needs the pool's workers to be recycled
 	Windows bool        // meaningful only on Windows: stored, validated, shown, and passed to workers as environment
-	index   []int       // reflect field path within the schema's root struct
+	index   []int       // reflect field path within the schema's root struct, set by Schema.resolve
+	owner   *Schema     // the schema whose row this is (nil for a row built elsewhere)
+	pos     int         // the row's position in owner.Fields
+}
+
+// path returns the reflect field path of the row, resolving its schema on
+// first use. A copy of a row resolves through its schema's own row.
+func (f *Field) path() []int {
+	if f.owner == nil {
+		return f.index
+	}
+	f.owner.resolve()
+	return f.owner.Fields[f.pos].index
 }
 
 // HasRange reports whether Min/Max apply.

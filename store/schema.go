@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Schema is the property table of one kind of object. It drives parsing,
@@ -14,27 +15,43 @@ type Schema struct {
 	Object string  // "apppool", "site", "app", "vdir", "configHistory"
 	Fields []Field // in display order
 	root   reflect.Type
-	byName map[string]*Field
+	byName map[string]*Field // built by resolve
+	once   sync.Once
 }
 
-// newSchema builds a schema and resolves each row to its struct field; a
-// row naming no field is a programming error and panics at start-up.
+// newSchema builds a schema. Its rows are resolved to their struct fields
+// on first use (resolve), not at package initialisation, so a command that
+// never reads a schema (version, help) does not pay for the reflection.
 func newSchema(object string, root any, fields []Field) *Schema {
-	s := &Schema{Object: object, Fields: fields, root: reflect.TypeOf(root), byName: make(map[string]*Field, len(fields))}
+	s := &Schema{Object: object, Fields: fields, root: reflect.TypeOf(root)}
 	for i := range s.Fields {
-		f := &s.Fields[i]
-		idx, err := fieldIndex(s.root, f.Path)
-		if err != nil {
-			panic(fmt.Sprintf("store: schema %s: %v", s.Object, err))
-		}
-		f.index = idx
-		s.byName[strings.ToLower(f.Path)] = f
+		s.Fields[i].owner, s.Fields[i].pos = s, i
 	}
 	return s
 }
 
+// resolve maps each row to its struct field and indexes the rows by name,
+// once; a row naming no field is a programming error and panics
+// (TestSchemaMatchesStructs resolves every schema).
+func (s *Schema) resolve() {
+	s.once.Do(func() {
+		byName := make(map[string]*Field, len(s.Fields))
+		for i := range s.Fields {
+			f := &s.Fields[i]
+			idx, err := fieldIndex(s.root, f.Path)
+			if err != nil {
+				panic(fmt.Sprintf("store: schema %s: %v", s.Object, err))
+			}
+			f.index = idx
+			byName[strings.ToLower(f.Path)] = f
+		}
+		s.byName = byName
+	})
+}
+
 // Lookup finds a property by its dotted path, case-insensitively.
 func (s *Schema) Lookup(path string) (*Field, bool) {
+	s.resolve()
 	f, ok := s.byName[strings.ToLower(path)]
 	return f, ok
 }
@@ -155,6 +172,7 @@ func (s *Schema) Paths() []string {
 
 // missingRows compares the struct with the table (for the schema test).
 func (s *Schema) missingRows() (noRow, noField []string) {
+	s.resolve()
 	leaves := leafPaths(s.root.Elem(), "")
 	for _, p := range leaves {
 		if _, ok := s.byName[strings.ToLower(p)]; !ok {

@@ -54,6 +54,7 @@ var PoolSchema = newSchema("apppool", (*PoolSettings)(nil), []Field{
 	{Path: "processModel.workingDirectory", Kind: KindString, Default: "", Recycle: true, Help: "Working directory of workers; empty is the root application's physical path"},
 	{Path: "processModel.pingPath", Kind: KindString, Default: "", Help: "HTTP path for health checks (GET, 2xx/3xx is healthy); empty: GET / where any reply is healthy (a hang is not); tcp: a TCP connect only"},
 	{Path: "processModel.maxConcurrentRequests", Kind: KindUint, Default: "0", Min: 0, Max: maxUint32, Help: "Requests one worker serves at once; more wait in the pool's queue; 0 is unlimited"},
+	{Path: "processModel.listen", Kind: KindEnum, Default: "tcp", Values: enums("tcp", "unix"), Recycle: true, Help: "How workers listen: tcp is 127.0.0.1:$PORT; unix is a socket at the path in $POOLCTL_LISTEN (no $PORT), in a directory only the pool's identity and the host can enter"},
 
 	{Path: "recycling.disallowOverlappingRotation", Kind: KindBool, Default: "false", Help: "Stop the old worker before starting its replacement (requests wait in the queue)"},
 	{Path: "recycling.disallowRotationOnConfigChange", Kind: KindBool, Default: "false", Help: "Do not recycle workers when a setting they read at start changes"},

@@ -97,6 +97,7 @@ type ProcessModel struct {
 	WorkingDirectory       *string   `toml:"workingDirectory,omitempty"`
 	PingPath               *string   `toml:"pingPath,omitempty"`
 	MaxConcurrentRequests  *uint64   `toml:"maxConcurrentRequests,omitempty"`
+	Listen                 *string   `toml:"listen,omitempty"`
 }
 
 // Recycling says when and how a pool's workers are replaced.

@@ -90,6 +90,14 @@ func listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker: listen on %s: %w", addr, err)
 	}
+	if network == "unix" {
+		// The socket is for the host alone (which runs as root or as the
+		// worker's user): no other user may connect, whatever the umask.
+		if err := os.Chmod(address, 0o600); err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("worker: listen on %s: %w", addr, err)
+		}
+	}
 	return ln, nil
 }
 

@@ -18,8 +18,10 @@ const SpecEnv = "POOLCTL_WORKER_SPEC"
 const (
 	// PortEnv is the loopback port to listen on.
 	PortEnv = "PORT"
-	// ListenEnv is the full listen address (127.0.0.1:PORT, or unix:/path
-	// for a unix socket); it wins over PortEnv when both are set.
+	// ListenEnv is the full listen address: 127.0.0.1:PORT, or the
+	// absolute path of a unix socket (processModel.listen unix, where
+	// PortEnv is not set; "unix:/path" is accepted too); it wins over
+	// PortEnv when both are set.
 	ListenEnv = "POOLCTL_LISTEN"
 	// AppPoolEnv names the pool; CGI scripts see it (and IIS's APP_POOL_ID).
 	AppPoolEnv = "POOLCTL_APPPOOL"
@@ -123,7 +125,8 @@ func checkPhysical(p string) error {
 }
 
 // FromEnv reads the listen address (fd:N for an inherited socket in
-// POOLCTL_LISTEN_FD, else POOLCTL_LISTEN, else 127.0.0.1:$PORT)
+// POOLCTL_LISTEN_FD, else POOLCTL_LISTEN, where a path is returned as
+// unix:/path, else 127.0.0.1:$PORT)
 // and the Spec (POOLCTL_WORKER_SPEC) through getenv, usually os.Getenv.
 // Errors name the variable that is missing or invalid.
 func FromEnv(getenv func(string) string) (addr string, spec Spec, err error) {
@@ -167,6 +170,9 @@ func listenFromEnv(getenv func(string) string) (string, error) {
 			return "", fmt.Errorf("neither %s nor %s is set: the worker does not know where to listen", ListenEnv, PortEnv)
 		}
 		return net.JoinHostPort("127.0.0.1", port), nil
+	}
+	if strings.HasPrefix(listen, "/") {
+		listen = unixPrefix + listen // processModel.listen unix: a bare socket path
 	}
 	if sock, ok := strings.CutPrefix(listen, unixPrefix); ok {
 		if sock == "" {

@@ -4,7 +4,10 @@
 // the process group) of every worker that answered, every -sample, from
 // /proc, and reports per recycled worker the peak overshoot past the limit
 // and the time from the first sample over the limit to the first answer
-// from a different worker. It prints a Markdown summary with medians.
+// from a different worker, and what the request that crossed the limit
+// left on its own (sampled right after its answer: the floor no reaction
+// of the host can go below, since that request must complete). It prints
+// a Markdown summary with medians.
 package main
 
 import (
@@ -37,6 +40,7 @@ type worker struct {
 	crossed  time.Time // first sample over the limit
 	replaced time.Time // first answer from another worker after crossed
 	answers  int
+	floorKB  uint64 // private memory right after the answer that took it over the limit
 }
 
 func run() error {
@@ -115,13 +119,20 @@ func run() error {
 			}
 		}
 		w.answers++
+		if w.floorKB == 0 {
+			// Sampled right after the answer: what the request that
+			// crossed the limit left, before the host could act.
+			if kb, err := groupPrivateKB(pid); err == nil && kb > *limitKB {
+				w.floorKB = kb
+			}
+		}
 		mu.Unlock()
 	}
 	elapsed := time.Since(start)
 	close(stop)
 	<-sampled
 
-	var over []float64
+	var over, floor []float64
 	var react []time.Duration
 	var rows []string
 	for _, pid := range order {
@@ -130,15 +141,20 @@ func run() error {
 			continue
 		}
 		o := (float64(w.peakKB) - float64(*limitKB)) / 1024
+		f := (float64(w.floorKB) - float64(*limitKB)) / 1024
+		if w.floorKB == 0 {
+			f = -1
+		}
 		over = append(over, o)
+		floor = append(floor, f)
 		react = append(react, w.replaced.Sub(w.crossed))
-		rows = append(rows, fmt.Sprintf("pid %d: %d answers, peak %.1f MB (%.1f MB over), replaced %s after crossing",
-			pid, w.answers, float64(w.peakKB)/1024, o, w.replaced.Sub(w.crossed).Round(time.Millisecond)))
+		rows = append(rows, fmt.Sprintf("pid %d: %d answers, peak %.1f MB (%.1f MB over; %.1f MB after the crossing request), replaced %s after crossing",
+			pid, w.answers, float64(w.peakKB)/1024, o, f, w.replaced.Sub(w.crossed).Round(time.Millisecond)))
 	}
 	rps := float64(sent) / elapsed.Seconds()
 	fmt.Printf("<!-- %s: %s -->\n", *label, strings.Join(rows, "; "))
-	fmt.Printf("| %s | %.1f | %d | %d | %s | %s | %s |\n", *label, rps, sent, failed,
-		fmtMB(median(over)), fmtDur(medianDur(react)), fmtMB(maxOf(over)))
+	fmt.Printf("| %s | %.1f | %d | %d | %s | %s | %s | %s |\n", *label, rps, sent, failed,
+		fmtMB(median(over)), fmtMB(median(floor)), fmtDur(medianDur(react)), fmtMB(maxOf(over)))
 	if failed > 0 {
 		fmt.Fprintf(os.Stderr, "leak: %d failed requests: %s\n", failed, strings.Join(failures, "; "))
 	}

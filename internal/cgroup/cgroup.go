@@ -25,6 +25,11 @@
 // ([Group.SetWeight]: v2 cpu.weight, v1 cpu.shares), and report the CPU
 // time used by its processes ([Group.Usage]: v2 cpu.stat usage_usec, v1
 // cpuacct.usage when cpuacct is mounted with cpu).
+//
+// Workers also get a memory cgroup where one is writable, so that the
+// kernel reports the moment a worker crosses its memory limit (memory.go:
+// v2 memory.high and memory.events, or v1 memory.usage_in_bytes thresholds
+// through cgroup.event_control).
 package cgroup
 
 import (

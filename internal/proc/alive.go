@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"syscall"
 	"time"
@@ -25,8 +24,13 @@ const maxAliveRead = 8 << 10
 // the handshake of a stopped or hung process, but only a running process
 // answers. It reads at most the response head (bounded) and then closes.
 func CheckAlive(ctx context.Context, addr string) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	return checkAlive(ctx, endpointOf(addr))
+}
+
+// checkAlive is CheckAlive of an endpoint.
+func checkAlive(ctx context.Context, ep endpoint) error {
+	addr := ep.label
+	conn, err := ep.dial(ctx)
 	if err != nil {
 		return fmt.Errorf("check %s: %w", addr, err)
 	}
@@ -37,7 +41,7 @@ func CheckAlive(ctx context.Context, addr string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: poolctl-health-check\r\nConnection: close\r\n\r\n"
+	req := "GET / HTTP/1.1\r\nHost: " + ep.host + "\r\nUser-Agent: poolctl-health-check\r\nConnection: close\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		if reacted(err) {
 			return nil

@@ -128,8 +128,8 @@ func Start(spec Spec) (*Process, error) {
 		Args:   append([]string{cmp.Or(spec.Arg0, spec.Path)}, spec.Args...),
 		Dir:    spec.Dir,
 		Env:    env,
-		Stdout: spec.Stdout,
-		Stderr: spec.Stderr,
+		Stdout: smallCopy(spec.Stdout), // copybuf.go: a 2 KB copy buffer, not 32 KB
+		Stderr: smallCopy(spec.Stderr),
 		SysProcAttr: &syscall.SysProcAttr{
 			Setpgid:    true,
 			Pdeathsig:  syscall.SIGKILL,

@@ -92,6 +92,20 @@ func (p *Process) WaitReady(ctx context.Context, addr, pingPath string) error {
 // waitReady is WaitReady with an optional proof of ownership run before
 // each check.
 func waitReady(ctx context.Context, addr, pingPath string, exited <-chan struct{}, owner func() error) error {
+	return waitUntil(ctx, addr, exited, func(ctx context.Context) error {
+		if owner != nil {
+			if err := owner(); err != nil {
+				return err
+			}
+		}
+		return Check(ctx, addr, pingPath)
+	})
+}
+
+// waitUntil polls probe with the readiness backoff until it passes, the
+// process exits (exited is closed) or ctx is done; what names the
+// worker's address in errors.
+func waitUntil(ctx context.Context, what string, exited <-chan struct{}, probe func(context.Context) error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultStartupTimeLimit)
@@ -122,19 +136,13 @@ func waitReady(ctx context.Context, addr, pingPath string, exited <-chan struct{
 	// (which always has a deadline here).
 	for {
 		if isClosed(exited) {
-			return exitedError(addr, lastErr)
+			return exitedError(what, lastErr)
 		}
 		if ctx.Err() != nil {
-			return notReadyError(ctx, addr, start, checks, lastErr)
+			return notReadyError(ctx, what, start, checks, lastErr)
 		}
 		checks++
-		var err error
-		if owner != nil {
-			err = owner()
-		}
-		if err == nil {
-			err = Check(runCtx, addr, pingPath)
-		}
+		err := probe(runCtx)
 		if err == nil {
 			return nil
 		}
@@ -197,25 +205,54 @@ func notReadyError(ctx context.Context, addr string, start time.Time, checks int
 }
 
 // Check performs one health check with the timeout carried by ctx (without
-// a deadline in ctx, DefaultCheckTimeout applies). pingPath selects it:
+// a deadline in ctx, DefaultCheckTimeout applies). addr is 127.0.0.1:port,
+// or the absolute path of a unix socket (followed like any path: the host
+// checks a worker's socket through [UnixSocket.Check]). pingPath selects
+// the check:
 //
 //   - "" (the default): the alive check (see [CheckAlive]): GET / where any
 //     reaction of the worker counts, so that a hung worker fails it.
-//   - [TCPCheck] ("tcp:"): a TCP connect; a worker whose kernel accepts the
+//   - [TCPCheck] ("tcp:"): a connect; a worker whose kernel accepts the
 //     connection passes, even if the process is stopped or hung.
 //   - a path starting with /: GET pingPath, which must answer 2xx or 3xx.
 func Check(ctx context.Context, addr, pingPath string) error {
+	return check(ctx, endpointOf(addr), pingPath)
+}
+
+// endpoint is where a check connects: label names it in errors, host is
+// the Host header of its request, dial opens a connection.
+type endpoint struct {
+	label, host string
+	dial        func(context.Context) (net.Conn, error)
+}
+
+// endpointOf is the endpoint of a Check address: a unix socket path or a
+// TCP host:port.
+func endpointOf(addr string) endpoint {
+	network := "tcp"
+	host := addr
+	if strings.HasPrefix(addr, "/") {
+		network, host = "unix", "localhost"
+	}
+	return endpoint{label: addr, host: host, dial: func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+}
+
+// check is Check of an endpoint.
+func check(ctx context.Context, ep endpoint, pingPath string) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultCheckTimeout)
 		defer cancel()
 	}
+	addr := ep.label
 	switch pingPath {
 	case "":
-		return CheckAlive(ctx, addr)
+		return checkAlive(ctx, ep)
 	case TCPCheck:
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", addr)
+		conn, err := ep.dial(ctx)
 		if err != nil {
 			return fmt.Errorf("check %s: %w", addr, err)
 		}
@@ -227,15 +264,29 @@ func Check(ctx context.Context, addr, pingPath string) error {
 	if !strings.HasPrefix(pingPath, "/") {
 		return fmt.Errorf("check %s: ping path %q does not start with /", addr, pingPath)
 	}
-	url := "http://" + addr + pingPath
+	url := "http://" + ep.host + pingPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("check %s: %w", url, err)
 	}
 	req.Header.Set("User-Agent", "poolctl-health-check")
-	resp, err := checkClient.Do(req)
+	client := checkClient
+	if ep.host != addr {
+		// Not a TCP address: a client of its own that dials the endpoint
+		// (no keep-alive, so nothing of it outlives the check).
+		client = &http.Client{
+			Transport: &http.Transport{
+				Proxy:             nil,
+				DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return ep.dial(ctx) },
+				DisableKeepAlives: true,
+			},
+			CheckRedirect: checkClient.CheckRedirect,
+		}
+		url = addr + pingPath
+	}
+	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("check: %w", err)
+		return fmt.Errorf("check %s: %w", addr, err)
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, maxBodyDrain)
 	_ = resp.Body.Close()

@@ -116,6 +116,40 @@ func GroupUsage(pgid int) (Usage, error) {
 	return total, nil
 }
 
+// GroupUsageOf is GroupUsage over the given pids only (for example a
+// worker's cgroup.procs), without a scan of /proc: the pids in process
+// group pgid are sampled and summed, the others and those that ended are
+// skipped. Without a member the error wraps fs.ErrNotExist.
+func GroupUsageOf(pgid int, pids []int) (Usage, error) {
+	var total Usage
+	members := 0
+	for _, pid := range pids {
+		st, err := readStat(pid)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errVanished) {
+				continue
+			}
+			return Usage{}, fmt.Errorf("group usage %d: %w", pgid, err)
+		}
+		if st.pgrp != pgid {
+			continue
+		}
+		u, err := sampleWith(pid, st)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errVanished) {
+				continue
+			}
+			return Usage{}, fmt.Errorf("group usage %d: %w", pgid, err)
+		}
+		total.add(u)
+		members++
+	}
+	if members == 0 {
+		return Usage{}, fmt.Errorf("group usage %d: no process of the group among %d pids: %w", pgid, len(pids), fs.ErrNotExist)
+	}
+	return total, nil
+}
+
 // ticksToDuration converts clock ticks to a duration.
 func ticksToDuration(ticks uint64) time.Duration {
 	return time.Duration(ticks) * (time.Second / clockTicks)

@@ -129,3 +129,29 @@ func TestGroupUsage(t *testing.T) {
 		t.Errorf("GroupUsage = %+v, less than worker %+v plus grandchild %+v", group, leader, child)
 	}
 }
+
+// TestGroupUsageOf: summing over a given list of pids (a cgroup's) counts
+// only those in the process group, like GroupUsage, without scanning /proc;
+// pids that are gone are skipped, and a list without a member is
+// fs.ErrNotExist.
+func TestGroupUsageOf(t *testing.T) {
+	t.Parallel()
+	const leakMB = 40
+	p, out := startSleeper(t, "-child", "-child-leak-mb", strconv.Itoa(leakMB))
+	gpid, _ := strconv.Atoi(out.waitFor(t, childRE, 10*time.Second)[1])
+	other, _ := startSleeper(t)
+	got, err := GroupUsageOf(p.Pid, []int{p.Pid, gpid, other.Pid, 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PrivateKB < leakMB*1024 {
+		t.Errorf("GroupUsageOf = %+v does not include the grandchild's %d MB", got, leakMB)
+	}
+	alone, err := GroupUsageOf(p.Pid, []int{p.Pid})
+	if err != nil || alone.PrivateKB >= got.PrivateKB {
+		t.Errorf("GroupUsageOf(leader only) = %+v, %v", alone, err)
+	}
+	if _, err := GroupUsageOf(p.Pid, []int{other.Pid}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("GroupUsageOf without a member = %v, want fs.ErrNotExist", err)
+	}
+}

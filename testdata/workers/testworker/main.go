@@ -1,5 +1,6 @@
 // Command testworker is a worker for poolctl's host tests. It listens on
-// 127.0.0.1:$PORT like any worker, and misbehaves on request:
+// 127.0.0.1:$PORT like any worker, or on the unix socket whose path is in
+// $POOLCTL_LISTEN (processModel.listen unix), and misbehaves on request:
 //
 //	TW_READY_DELAY=2s   wait before listening (a slow start)
 //	TW_WAIT_FILE=path   wait until path exists before listening (a start
@@ -25,11 +26,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -96,11 +99,16 @@ func main() {
 	if os.Getenv("TW_LOG_REQUESTS") == "1" {
 		handler = logRequests(ident, mux)
 	}
-	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: handler}
+	srv := &http.Server{Handler: handler}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	ln, err := listen()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testworker:", err)
+		os.Exit(1)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		fmt.Fprintln(os.Stderr, "testworker:", err)
@@ -157,4 +165,13 @@ func waitFile(path string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// listen opens the unix socket at $POOLCTL_LISTEN when it is a path,
+// else 127.0.0.1:$PORT.
+func listen() (net.Listener, error) {
+	if p := os.Getenv("POOLCTL_LISTEN"); strings.HasPrefix(p, "/") {
+		return net.Listen("unix", p)
+	}
+	return net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
 }

@@ -28,6 +28,7 @@ func main() {
 
 func run() int {
 	listen := flag.Int("listen", 0, "serve HTTP 200 on / and /health at 127.0.0.1:`port`")
+	listenUnix := flag.String("listen-unix", "", "serve HTTP 200 on / and /health on the unix socket at `path`")
 	listenDelay := flag.Duration("listen-delay", 0, "wait this long before listening")
 	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
 	child := flag.Bool("child", false, "run a copy of itself (ignoring SIGTERM) as a child and print its pid")
@@ -68,11 +69,15 @@ func run() int {
 		}
 		fmt.Printf("child %d\n", pid)
 	}
-	if *listen != 0 {
+	if *listen != 0 || *listenUnix != "" {
 		if *listenDelay > 0 {
 			time.Sleep(*listenDelay)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(*listen))
+		network, addr := "tcp", "127.0.0.1:"+strconv.Itoa(*listen)
+		if *listenUnix != "" {
+			network, addr = "unix", *listenUnix
+		}
+		ln, err := net.Listen(network, addr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "sleeper:", err)
 			return 2
