@@ -30,9 +30,9 @@ func apppoolObject() *object {
 				"Change, reset or rename a pool; a rename moves its applications along"},
 			"delete": {deleteApppool, "poolctl delete apppool NAME [/reassignTo:POOL]",
 				"Delete a pool; refused while applications use it, unless they are moved to another pool"},
-			"start":   {startApppool, "poolctl start apppool NAME", "Start a pool and keep it started across host restarts"},
-			"stop":    {stopApppool, "poolctl stop apppool NAME", "Stop a pool and keep it stopped across host restarts"},
-			"recycle": {recycleApppool, "poolctl recycle apppool NAME", "Replace every worker of the pool, new ones first, without dropping a request"},
+			"start":   {startApppool, "poolctl start apppool NAME", "Start a pool and keep it started across host restarts (on a store in etcd: on every host of the farm)"},
+			"stop":    {stopApppool, "poolctl stop apppool NAME", "Stop a pool and keep it stopped across host restarts (on a store in etcd: on every host of the farm)"},
+			"recycle": {recycleApppool, "poolctl recycle apppool NAME [/host:NAME] [/maxUnavailable:N]", "Replace every worker of the pool, new ones first, without dropping a request; on a store in etcd, on every live host of the farm, rolling: N hosts at a time (default 1)"},
 		},
 	}
 }
@@ -153,7 +153,7 @@ func listApppool(e *env, a params.Args) error {
 	}
 	var rt map[string]hostapi.PoolStatus
 	if !tmpl.on {
-		if rt, err = poolRuntime(e); err != nil {
+		if rt, err = poolRuntime(e, poolFilterID(id, hasID)); err != nil {
 			return err
 		}
 	}
@@ -317,6 +317,9 @@ func setPoolRunning(e *env, a params.Args, verb string, run bool) error {
 	if err := noParams(rest, verb, "apppool"); err != nil {
 		return err
 	}
+	if e.onFarm() {
+		return setPoolRunningFarm(e, id, verb, run) // farm_pool.go: the store, then every host
+	}
 	call := e.host.StartPool
 	if !run {
 		call = e.host.StopPool
@@ -388,7 +391,7 @@ func pastTense(verb string) string {
 // pool, Legacy isolation mode); an operator who may not read it (the host
 // writes it private to root) is answered by the host alone.
 func recycleApppool(e *env, a params.Args) error {
-	id, err := idOnly(a, "recycle", "apppool", "apppool.name")
+	id, only, maxUnavailable, err := recyclePoolFarmArgs(e, a) // farm_pool.go
 	if err != nil {
 		return err
 	}
@@ -406,6 +409,9 @@ func recycleApppool(e *env, a params.Args) error {
 			return fmt.Errorf("recycle apppool %q: %w: %s", p.Name, hostapi.ErrConflict, legacyInactive)
 		}
 		id = p.Name
+	}
+	if e.onFarm() {
+		return recycleFarm(e, id, only, maxUnavailable) // farm_pool.go: rolling, host by host
 	}
 	ctx, cancel := e.withTimeout()
 	defer cancel()

@@ -169,7 +169,7 @@ func completionCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			shells := strings.Join(completionShells, ", ")
 			if c.NArg() == 1 && isHelpToken(c.Args().First()) {
-				_, err := c.App.Writer.Write([]byte("Usage: poolctl completion bash|zsh|fish\n\nPrints the completion script for the shell; see README.md, Shell completion, for where to install it.\n"))
+				_, err := c.App.Writer.Write([]byte("Usage: poolctl completion bash|zsh|fish\n\nPrints the completion script for the shell; see docs/production.md, Installing completion, for where to install it.\n"))
 				if err != nil {
 					return err
 				}

@@ -30,7 +30,7 @@ func eventObject() *object {
 		schema: func() []propHelp {
 			return []propHelp{
 				{name: "time", kind: "time", def: "-", help: "when it happened, UTC (RFC 3339; /json has the fraction)"},
-				{name: "id", kind: "uint", def: "-", help: "the IIS event id: 5079 on-demand recycle, 5009 crash ... (README, Events)"},
+				{name: "id", kind: "uint", def: "-", help: "the IIS event id: 5079 on-demand recycle, 5009 crash ... (docs/reference/events.md)"},
 				{name: "apppool.name", kind: "string", def: "-", help: "the pool"},
 				{name: "pid", kind: "uint", def: "-", help: "the worker's process id; 0 for a pool event"},
 				{name: "worker", kind: "string", def: "-", help: "the worker's number in its pool; empty for a pool event"},

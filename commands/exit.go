@@ -13,7 +13,7 @@ import (
 )
 
 // Exit codes. They are part of poolctl's interface: scripts test them, so
-// they never change meaning. README.md documents them.
+// they never change meaning. docs/reference/exit-codes.md lists them.
 const (
 	ExitOK             = 0 // success
 	ExitFailure        = 1 // anything not below: I/O errors, a failure the host reported

@@ -51,6 +51,7 @@ const exitCodeHelp = `Exit codes:
   2 usage or invalid value  7 permission denied
   3 not found               8 refused: the object is in use
   4 already exists          9 the store stayed locked for --timeout
+                           10 the store (etcd) could not be reached
 `
 
 func printOverview(w io.Writer) {

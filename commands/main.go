@@ -172,7 +172,7 @@ func (e *env) update(fn func(*store.Config) error) (bool, error) {
 // notifyHost asks a running host to reconcile with the store; a host that is
 // down needs no telling, and any other failure is reported as a warning.
 func (e *env) notifyHost(ctx context.Context) {
-	if _, err := os.Stat(e.host.Socket); err != nil {
+	if _, err := os.Stat(e.host.Socket); err != nil && !e.onFarm() {
 		return
 	}
 	reportReconcile(ctx, e) // runtime.go

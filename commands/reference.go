@@ -61,6 +61,7 @@ var exitCodes = []ExitCodeRef{
 	{ExitPermission, "not allowed: file permissions, or the host refused the caller"},
 	{ExitInUse, "refused because others still use the object (a pool with applications)"},
 	{ExitBusy, "the store stayed locked by another poolctl for --timeout"},
+	{ExitUnavailable, "the store could not be reached (etcd did not answer); nothing was changed"},
 }
 
 // CommandReference returns the command line as data.

@@ -18,8 +18,8 @@ func TestReferenceExitCodes(t *testing.T) {
 			t.Errorf("help's exit code table has no code %d", c.Code)
 		}
 	}
-	if len(r.ExitCodes) != ExitBusy+1 {
-		t.Errorf("%d exit codes, want %d", len(r.ExitCodes), ExitBusy+1)
+	if len(r.ExitCodes) != ExitUnavailable+1 {
+		t.Errorf("%d exit codes, want %d", len(r.ExitCodes), ExitUnavailable+1)
 	}
 	if len(r.Objects) == 0 || len(r.HostFlags) == 0 || len(r.GlobalFlags) == 0 {
 		t.Errorf("empty reference: %d objects, %d host flags, %d global flags", len(r.Objects), len(r.HostFlags), len(r.GlobalFlags))

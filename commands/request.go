@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,8 +17,8 @@ func requestObject() *object {
 		aliases: []string{"requests"},
 		summary: "A request queued or in flight in the host (needs the host)",
 		actions: map[string]action{
-			"list": {listRequest, "poolctl list request [ID] [/apppool.name:POOL] [/wp.name:PID] [/site.name:SITE] [/elapsed:MS] [/text:ATTR | /json]",
-				"List requests in flight; /elapsed:MS shows those running at least MS milliseconds"},
+			"list": {listRequest, "poolctl list request [ID] [/apppool.name:POOL] [/host:NAME] [/wp.name:PID] [/site.name:SITE] [/elapsed:MS] [/text:ATTR | /json]",
+				"List requests in flight; /elapsed:MS shows those running at least MS milliseconds; on a store in etcd, of every live host (HOST column; /host:NAME asks one)"},
 		},
 	}
 }
@@ -50,6 +51,10 @@ func requestView() *view {
 var elapsedField = &store.Field{Path: "elapsed", Kind: store.KindUint, Help: "milliseconds since the request arrived"}
 
 func listRequest(e *env, a params.Args) error {
+	a, only, err := takeHost(e, a, "list request")
+	if err != nil {
+		return err
+	}
 	id, hasID, err := identifier(a, "request.name")
 	if err != nil {
 		return err
@@ -66,9 +71,15 @@ func listRequest(e *env, a params.Args) error {
 		}
 	}
 	v := requestView()
+	if e.onFarm() {
+		v = hostView(v)
+	}
 	filters, err := v.parseFilters(rest.Params)
 	if err != nil {
 		return err
+	}
+	if e.onFarm() {
+		return listFarmRequests(e, v, only, id, hasID, filters, mode)
 	}
 	reqs, err := requireHost(e, e.host.Requests)
 	if err != nil {
@@ -85,5 +96,31 @@ func listRequest(e *env, a params.Args) error {
 		return store.NotFound("request", id)
 	}
 	sortRows(rows)
+	return render(e.stdout, v, rows, mode)
+}
+
+// listFarmRequests is list request on a store in etcd: the requests of
+// every live host (or of the one /host names), with a HOST column.
+func listFarmRequests(e *env, v *view, only, id string, hasID bool, filters []filter, mode outputMode) error {
+	answers, err := gatherHosts(e, only, func(ctx context.Context, c *hostapi.Client) ([]hostapi.RequestStatus, error) {
+		return c.Requests(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	var rows []row
+	for _, a := range answers {
+		for _, q := range a.val {
+			r := row{v: v, id: fmt.Sprintf("%016x", q.ID), obj: onHost{host: a.host, obj: q}}
+			if (!hasID || strings.EqualFold(r.id, id)) && r.match(filters) {
+				rows = append(rows, r)
+			}
+		}
+	}
+	if hasID && len(rows) == 0 {
+		return store.NotFound("request", id)
+	}
+	sortRows(rows)
+	sortRowsByHost(rows)
 	return render(e.stdout, v, rows, mode)
 }

@@ -43,8 +43,13 @@ func hostCall[T any](e *env, f func(context.Context) (T, error)) (out T, up bool
 // host could not apply while it applied the rest (a binding that cannot
 // listen, a missing certificate) is a warning naming it, once: the host
 // does not repeat a failure it reported already. None of these changes
-// the exit code: the store was saved.
+// the exit code: the store was saved. A store in etcd is followed by the
+// farm's hosts instead: reportFarmApplied waits for them.
 func reportReconcile(ctx context.Context, e *env) {
+	if e.onFarm() {
+		reportFarmApplied(ctx, e) // farm_ack.go: every live host of the farm
+		return
+	}
 	res, err := e.host.ReconcileReport(ctx)
 	switch {
 	case errors.Is(err, hostapi.ErrHostDown):
@@ -62,10 +67,13 @@ func reportReconcile(ctx context.Context, e *env) {
 	}
 }
 
-// poolRuntime returns the host's view of every pool by lower-case name, or
-// nil when no host runs.
-func poolRuntime(e *env) (map[string]hostapi.PoolStatus, error) {
-	pools, up, err := hostCall(e, e.host.Pools)
+// poolRuntime returns the host's view of the pool with the name (every
+// pool for "") by lower-case name, or nil when no host runs. The workers
+// are not sampled from /proc: list apppool shows no memory or CPU column.
+func poolRuntime(e *env, name string) (map[string]hostapi.PoolStatus, error) {
+	pools, up, err := hostCall(e, func(ctx context.Context) ([]hostapi.PoolStatus, error) {
+		return e.host.PoolsOf(ctx, name, false)
+	})
 	if err != nil || !up {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 const secretMask = "********"
 
 // secretNameWords mark an environment variable as a secret when its name
-// contains one of them, in any case. README.md lists them.
+// contains one of them, in any case. docs/store-and-grammar.md lists them.
 var secretNameWords = []string{
 	"PASS", "PWD", "SECRET", "TOKEN", "KEY", "CRED", "AUTH", "PRIVATE",
 	"COOKIE", "SALT", "SIGNATURE", "DSN", "CONNECTIONSTRING",

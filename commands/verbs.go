@@ -46,7 +46,7 @@ var verbSummaries = map[string]string{
 
 // objects lists every object kind, in help order.
 func objects() []*object {
-	return []*object{apppoolObject(), siteObject(), appObject(), vdirObject(), wpObject(), requestObject(), eventObject(), configObject(), backupObject()}
+	return []*object{apppoolObject(), siteObject(), appObject(), vdirObject(), wpObject(), requestObject(), hostObject(), eventObject(), configObject(), backupObject()}
 }
 
 func verbNames() []string { return verbOrder }

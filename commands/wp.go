@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"sort"
 	"strconv"
 
@@ -15,8 +16,8 @@ func wpObject() *object {
 		aliases: []string{"wps"},
 		summary: "A worker process of a pool (needs the host)",
 		actions: map[string]action{
-			"list": {listWP, "poolctl list wp [PID] [/apppool.name:POOL] [/property:value ...] [/text:ATTR | /text:* | /json]",
-				"List worker processes: pid, pool, state, identity, start time, requests served, memory"},
+			"list": {listWP, "poolctl list wp [PID] [/apppool.name:POOL] [/host:NAME] [/property:value ...] [/text:ATTR | /text:* | /json]",
+				"List worker processes: pid, pool, state, identity, start time, requests served, memory; on a store in etcd, of every live host of the farm (HOST column; /host:NAME asks one)"},
 		},
 	}
 }
@@ -45,6 +46,10 @@ func numberField(path, help string) *store.Field {
 }
 
 func listWP(e *env, a params.Args) error {
+	a, only, err := takeHost(e, a, "list wp")
+	if err != nil {
+		return err
+	}
 	id, hasID, err := identifier(a, "wp.name")
 	if err != nil {
 		return err
@@ -55,11 +60,17 @@ func listWP(e *env, a params.Args) error {
 		return err
 	}
 	v := wpView()
+	if e.onFarm() {
+		v = hostView(v)
+	}
 	filters, err := v.parseFilters(rest.Params)
 	if err != nil {
 		return err
 	}
-	ws, err := requireHost(e, e.host.Workers)
+	if e.onFarm() {
+		return listFarmWP(e, v, only, id, hasID, filters, mode)
+	}
+	ws, err := requireHost(e, hostWorkers(e.host, poolOfFilters(filters))) // hostfilter.go: one pool costs one pool
 	if err != nil {
 		return err
 	}
@@ -83,5 +94,38 @@ func sortRowsNumeric(rows []row) {
 		x, _ := strconv.ParseUint(rows[i].id, 10, 64)
 		y, _ := strconv.ParseUint(rows[j].id, 10, 64)
 		return x < y
+	})
+}
+
+// listFarmWP is list wp on a store in etcd: the workers of every live host
+// (or of the one /host names), with a HOST column.
+func listFarmWP(e *env, v *view, only, id string, hasID bool, filters []filter, mode outputMode) error {
+	answers, err := gatherHosts(e, only, func(ctx context.Context, c *hostapi.Client) ([]hostapi.WorkerStatus, error) {
+		return c.Workers(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	var rows []row
+	for _, a := range answers {
+		for _, w := range a.val {
+			r := row{v: v, id: strconv.Itoa(w.PID), obj: onHost{host: a.host, obj: w}}
+			if (!hasID || r.id == id) && r.match(filters) {
+				rows = append(rows, r)
+			}
+		}
+	}
+	if hasID && len(rows) == 0 {
+		return store.NotFound("wp", id)
+	}
+	sortRowsNumeric(rows)
+	sortRowsByHost(rows)
+	return render(e.stdout, v, rows, mode)
+}
+
+// sortRowsByHost orders farm rows by host, keeping each host's order.
+func sortRowsByHost(rows []row) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		return rows[i].obj.(onHost).host < rows[j].obj.(onHost).host
 	})
 }

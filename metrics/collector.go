@@ -4,10 +4,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/poolctl/poolctl/apppool"
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/metrics/expo"
 )
 
 // Source is what the collector reads at each scrape.
@@ -48,62 +47,58 @@ type LogStats struct {
 var poolStates = []string{"Starting", "Started", "Stopping", "Stopped", "Disabled", "Inactive"}
 
 var (
-	descPoolState = prometheus.NewDesc("poolctl_pool_state",
-		"The pool's state: 1 for the current one (Disabled: stopped by rapid-fail protection; Inactive: Legacy isolation mode).", []string{"pool", "state"}, nil)
-	descPoolWorkers = prometheus.NewDesc("poolctl_pool_workers",
-		"Worker processes of the pool, serving or draining.", []string{"pool"}, nil)
-	descPoolQueue = prometheus.NewDesc("poolctl_pool_queue_depth",
-		"Requests waiting in the pool's queue for a worker.", []string{"pool"}, nil)
-	descPoolInFlight = prometheus.NewDesc("poolctl_pool_requests_in_flight",
-		"Requests the pool's workers are serving now.", []string{"pool"}, nil)
-	descRequests = prometheus.NewDesc("poolctl_requests_total",
-		"Requests answered for the pool, by status class (1xx ... 5xx), refusals included.", []string{"pool", "class"}, nil)
-	descRefused = prometheus.NewDesc("poolctl_requests_refused_total",
-		"Requests the pool turned away with 503 (or a TCP reset) without a worker, by reason.", []string{"pool", "reason"}, nil)
-	descLatency = prometheus.NewDesc("poolctl_request_duration_seconds",
-		"Time from a request's arrival at the front to the end of its response.", []string{"pool"}, nil)
-	descRecycles = prometheus.NewDesc("poolctl_worker_recycles_total",
-		"Workers replaced, by reason (time, requests, schedule, memory, private_memory, on_demand, config_change, ping_failure, other).", []string{"pool", "reason"}, nil)
-	descCrashes = prometheus.NewDesc("poolctl_worker_crashes_total",
-		"Workers that ended unexpectedly, at start-up or later.", []string{"pool"}, nil)
-	descPrivate = prometheus.NewDesc("poolctl_worker_private_memory_bytes",
-		"The worker's private memory: anonymous resident plus swapped.", []string{"pool", "pid"}, nil)
-	descVirtual = prometheus.NewDesc("poolctl_worker_virtual_memory_bytes",
-		"The worker's address space size.", []string{"pool", "pid"}, nil)
-	descCPU = prometheus.NewDesc("poolctl_worker_cpu_seconds_total",
-		"User and system CPU time the worker process has used.", []string{"pool", "pid"}, nil)
-	descServed = prometheus.NewDesc("poolctl_worker_requests_total",
-		"Requests the worker has served.", []string{"pool", "pid"}, nil)
-	descAge = prometheus.NewDesc("poolctl_worker_age_seconds",
-		"Time since the worker started.", []string{"pool", "pid"}, nil)
-	descLogWritten = prometheus.NewDesc("poolctl_access_log_lines_total",
-		"Access-log lines handed to the site's log file.", []string{"site"}, nil)
-	descLogDropped = prometheus.NewDesc("poolctl_access_log_dropped_total",
-		"Access-log lines dropped because the disk could not keep up (writing never blocks requests).", []string{"site"}, nil)
-	descUnrouted = prometheus.NewDesc("poolctl_requests_unrouted_total",
-		"Requests answered 404 because no site or application matched them.", nil, nil)
-	descConnRefused = prometheus.NewDesc("poolctl_connections_refused_total",
-		"Client connections the front refused or cut, by reason (max_connections, max_connections_per_client, site_max_connections, connection_timeout, body_timeout, min_bytes_per_second).", []string{"reason"}, nil)
+	descPoolState = expo.NewDesc("poolctl_pool_state",
+		"The pool's state: 1 for the current one (Disabled: stopped by rapid-fail protection; Inactive: Legacy isolation mode).", []string{"pool", "state"}, expo.Gauge)
+	descPoolWorkers = expo.NewDesc("poolctl_pool_workers",
+		"Worker processes of the pool, serving or draining.", []string{"pool"}, expo.Gauge)
+	descPoolQueue = expo.NewDesc("poolctl_pool_queue_depth",
+		"Requests waiting in the pool's queue for a worker.", []string{"pool"}, expo.Gauge)
+	descPoolInFlight = expo.NewDesc("poolctl_pool_requests_in_flight",
+		"Requests the pool's workers are serving now.", []string{"pool"}, expo.Gauge)
+	descRequests = expo.NewDesc("poolctl_requests_total",
+		"Requests answered for the pool, by status class (1xx ... 5xx), refusals included.", []string{"pool", "class"}, expo.Counter)
+	descRefused = expo.NewDesc("poolctl_requests_refused_total",
+		"Requests the pool turned away with 503 (or a TCP reset) without a worker, by reason.", []string{"pool", "reason"}, expo.Counter)
+	descLatency = expo.NewDesc("poolctl_request_duration_seconds",
+		"Time from a request's arrival at the front to the end of its response.", []string{"pool"}, expo.Histogram)
+	descRecycles = expo.NewDesc("poolctl_worker_recycles_total",
+		"Workers replaced, by reason (time, requests, schedule, memory, private_memory, on_demand, config_change, ping_failure, other).", []string{"pool", "reason"}, expo.Counter)
+	descCrashes = expo.NewDesc("poolctl_worker_crashes_total",
+		"Workers that ended unexpectedly, at start-up or later.", []string{"pool"}, expo.Counter)
+	descPrivate = expo.NewDesc("poolctl_worker_private_memory_bytes",
+		"The worker's private memory: anonymous resident plus swapped.", []string{"pool", "pid"}, expo.Gauge)
+	descVirtual = expo.NewDesc("poolctl_worker_virtual_memory_bytes",
+		"The worker's address space size.", []string{"pool", "pid"}, expo.Gauge)
+	descCPU = expo.NewDesc("poolctl_worker_cpu_seconds_total",
+		"User and system CPU time the worker process has used.", []string{"pool", "pid"}, expo.Counter)
+	descServed = expo.NewDesc("poolctl_worker_requests_total",
+		"Requests the worker has served.", []string{"pool", "pid"}, expo.Counter)
+	descAge = expo.NewDesc("poolctl_worker_age_seconds",
+		"Time since the worker started.", []string{"pool", "pid"}, expo.Gauge)
+	descLogWritten = expo.NewDesc("poolctl_access_log_lines_total",
+		"Access-log lines handed to the site's log file.", []string{"site"}, expo.Counter)
+	descLogDropped = expo.NewDesc("poolctl_access_log_dropped_total",
+		"Access-log lines dropped because the disk could not keep up (writing never blocks requests).", []string{"site"}, expo.Counter)
+	descUnrouted = expo.NewDesc("poolctl_requests_unrouted_total",
+		"Requests answered 404 because no site or application matched them.", nil, expo.Counter)
+	descConnRefused = expo.NewDesc("poolctl_connections_refused_total",
+		"Client connections the front refused or cut, by reason (max_connections, max_connections_per_client, site_max_connections, connection_timeout, body_timeout, min_bytes_per_second).", []string{"reason"}, expo.Counter)
 )
 
-// collector is a prometheus.Collector over the running pools.
+// Collector adds its families to a scrape.
+type Collector interface {
+	Collect(b *expo.Builder)
+}
+
+// collector reads the running pools at each scrape.
 type collector struct {
 	src  Source
 	logs LogSource // nil for none
 	now  func() time.Time
 }
 
-// Describe sends every descriptor.
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPoolState, descPoolWorkers, descPoolQueue, descPoolInFlight, descRequests,
-		descRefused, descLatency, descRecycles, descCrashes, descPrivate, descVirtual, descCPU, descServed, descAge,
-		descLogWritten, descLogDropped, descUnrouted, descConnRefused} {
-		ch <- d
-	}
-}
-
 // Collect reads every pool and worker now.
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
+func (c *collector) Collect(b *expo.Builder) {
 	now := c.now()
 	inactive := c.src.Legacy()
 	collect := func(p *apppool.Pool, inactive bool) {
@@ -111,9 +106,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		if inactive {
 			st.State = apppool.InactiveState
 		}
-		c.collectPool(ch, st, p.Stats().Snapshot())
+		collectPool(b, st, p.Stats().Snapshot())
 		for _, w := range st.Workers {
-			c.collectWorker(ch, st.Name, w, now)
+			collectWorker(b, st.Name, w, now)
 		}
 	}
 	for _, p := range c.src.Pools() {
@@ -123,55 +118,60 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		collect(p, false)
 	}
 	if c.logs != nil {
-		for site, s := range c.logs.AccessLogStats() {
-			ch <- prometheus.MustNewConstMetric(descLogWritten, prometheus.CounterValue, float64(s.Written), site)
-			ch <- prometheus.MustNewConstMetric(descLogDropped, prometheus.CounterValue, float64(s.Dropped), site)
-		}
-		ch <- prometheus.MustNewConstMetric(descUnrouted, prometheus.CounterValue, float64(c.logs.Unrouted()))
-		if cs, ok := c.logs.(ConnSource); ok {
-			for reason, n := range cs.ConnectionsRefused() {
-				ch <- prometheus.MustNewConstMetric(descConnRefused, prometheus.CounterValue, float64(n), reason)
-			}
+		collectLogs(b, c.logs)
+	}
+}
+
+// collectLogs adds the access logs' and the front's counters.
+func collectLogs(b *expo.Builder, logs LogSource) {
+	for site, s := range logs.AccessLogStats() {
+		b.Add(descLogWritten, float64(s.Written), site)
+		b.Add(descLogDropped, float64(s.Dropped), site)
+	}
+	b.Add(descUnrouted, float64(logs.Unrouted()))
+	if cs, ok := logs.(ConnSource); ok {
+		for reason, n := range cs.ConnectionsRefused() {
+			b.Add(descConnRefused, float64(n), reason)
 		}
 	}
 }
 
-func (c *collector) collectPool(ch chan<- prometheus.Metric, st hostapi.PoolStatus, s apppool.StatsSnapshot) {
+func collectPool(b *expo.Builder, st hostapi.PoolStatus, s apppool.StatsSnapshot) {
 	pool := st.Name
 	state := st.State.String()
 	if st.Disabled && st.State != apppool.InactiveState {
 		state = "Disabled"
 	}
 	for _, v := range poolStates {
-		ch <- prometheus.MustNewConstMetric(descPoolState, prometheus.GaugeValue, boolValue(v == state), pool, v)
+		b.Add(descPoolState, boolValue(v == state), pool, v)
 	}
 	inFlight := 0
 	for _, w := range st.Workers {
 		inFlight += w.InFlight
 	}
-	ch <- prometheus.MustNewConstMetric(descPoolWorkers, prometheus.GaugeValue, float64(len(st.Workers)), pool)
-	ch <- prometheus.MustNewConstMetric(descPoolQueue, prometheus.GaugeValue, float64(st.Queue), pool)
-	ch <- prometheus.MustNewConstMetric(descPoolInFlight, prometheus.GaugeValue, float64(inFlight), pool)
+	b.Add(descPoolWorkers, float64(len(st.Workers)), pool)
+	b.Add(descPoolQueue, float64(st.Queue), pool)
+	b.Add(descPoolInFlight, float64(inFlight), pool)
 	for i, n := range s.ByClass {
-		ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(n), pool, strconv.Itoa(i+1)+"xx")
+		b.Add(descRequests, float64(n), pool, strconv.Itoa(i+1)+"xx")
 	}
 	for i, n := range s.Refused {
-		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(n), pool, apppool.RefusalNames[i])
+		b.Add(descRefused, float64(n), pool, apppool.RefusalNames[i])
 	}
-	ch <- prometheus.MustNewConstHistogram(descLatency, s.Count, s.Sum, s.Buckets, pool)
+	b.AddHistogram(descLatency, s.Count, s.Sum, s.Buckets, pool)
 	for reason, n := range s.Recycles {
-		ch <- prometheus.MustNewConstMetric(descRecycles, prometheus.CounterValue, float64(n), pool, reason)
+		b.Add(descRecycles, float64(n), pool, reason)
 	}
-	ch <- prometheus.MustNewConstMetric(descCrashes, prometheus.CounterValue, float64(s.Crashes), pool)
+	b.Add(descCrashes, float64(s.Crashes), pool)
 }
 
-func (c *collector) collectWorker(ch chan<- prometheus.Metric, pool string, w hostapi.WorkerStatus, now time.Time) {
+func collectWorker(b *expo.Builder, pool string, w hostapi.WorkerStatus, now time.Time) {
 	pid := strconv.Itoa(w.PID)
-	ch <- prometheus.MustNewConstMetric(descPrivate, prometheus.GaugeValue, float64(w.PrivateKB)*1024, pool, pid)
-	ch <- prometheus.MustNewConstMetric(descVirtual, prometheus.GaugeValue, float64(w.VirtualKB)*1024, pool, pid)
-	ch <- prometheus.MustNewConstMetric(descCPU, prometheus.CounterValue, w.CPUSeconds, pool, pid)
-	ch <- prometheus.MustNewConstMetric(descServed, prometheus.CounterValue, float64(w.Requests), pool, pid)
-	ch <- prometheus.MustNewConstMetric(descAge, prometheus.GaugeValue, max(now.Sub(w.Started).Seconds(), 0), pool, pid)
+	b.Add(descPrivate, float64(w.PrivateKB)*1024, pool, pid)
+	b.Add(descVirtual, float64(w.VirtualKB)*1024, pool, pid)
+	b.Add(descCPU, w.CPUSeconds, pool, pid)
+	b.Add(descServed, float64(w.Requests), pool, pid)
+	b.Add(descAge, max(now.Sub(w.Started).Seconds(), 0), pool, pid)
 }
 
 func boolValue(b bool) float64 {

@@ -9,28 +9,21 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/poolctl/poolctl/internal/buildinfo"
+	"github.com/poolctl/poolctl/metrics/expo"
 )
 
 // DefaultPort is the port a bare metrics address without one gets.
 const DefaultPort = "9419"
 
-// Registry returns a private registry with the pools' collector, the Go
-// runtime and process collectors, and poolctl_build_info.
-func Registry(src Source, logs LogSource) *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(&collector{src: src, logs: logs, now: time.Now})
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	info := buildinfo.Read()
-	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "poolctl_build_info",
-		Help: "Always 1: the version, revision and Go version of the running host."}, []string{"version", "revision", "goversion"})
-	build.WithLabelValues(buildinfo.Version(), info.Revision, info.GoVersion).Set(1)
-	reg.MustRegister(build)
-	return reg
+var descBuildInfo = expo.NewDesc("poolctl_build_info",
+	"Always 1: the version, revision and Go version of the running host.", []string{"version", "revision", "goversion"}, expo.Gauge)
+
+// NewRegistry returns a registry with the pools' collector, the Go runtime
+// and process metrics, and poolctl_build_info.
+func NewRegistry(src Source, logs LogSource) *Registry {
+	r := &Registry{}
+	r.MustRegister(&collector{src: src, logs: logs, now: time.Now}, runtimeCollector{}, buildInfoCollector{})
+	return r
 }
 
 // NormalizeAddress makes a metrics address listenable: a bare ":PORT" (or
@@ -72,17 +65,13 @@ type Server struct {
 
 // Listen opens addr (already normalised) and serves reg's metrics at
 // /metrics until Close.
-func Listen(addr string, reg *prometheus.Registry, logger *slog.Logger) (*Server, error) {
+func Listen(addr string, reg *Registry, logger *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		MaxRequestsInFlight: 4,
-		Timeout:             10 * time.Second,
-	}))
+	mux.Handle("GET /metrics", reg.Handler(logger))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "poolctl host metrics: GET /metrics")
