@@ -6,7 +6,12 @@
 # 1. Throughput and latency: `wrk -t1 -c32 -d$DURATION --latency` against
 #    the hello backend directly, through `poolctl host` (a pool running the
 #    same binary) and through nginx (upstream keepalive 64); forward order,
-#    then reverse order to even out drift.
+#    then reverse order to even out drift. Also through HTTPS (keep-alive,
+#    a self-signed P-256 certificate: the host's TLS binding against an
+#    nginx ssl server on the same backend) and, when the store knows
+#    processModel.listen, through the host to a pool whose worker listens
+#    on a unix socket. Front CPU per request: the host's (or nginx's
+#    worker's) user+system time from /proc divided by the requests served.
 # 2. Recycles under load: wrk on the host for $RECYCLE_DURATION while
 #    `poolctl recycle apppool Bench` runs every $RECYCLE_EVERY seconds;
 #    failed requests (non-2xx, socket errors) and p99 against a run without
@@ -32,11 +37,14 @@ HELLO_PORT=$BASE_PORT
 HOST_PORT=$((BASE_PORT + 1))
 NGINX_PORT=$((BASE_PORT + 2))
 COLD_PORT=$((BASE_PORT + 3))
+HOST_TLS_PORT=$((BASE_PORT + 4))
+NGINX_TLS_PORT=$((BASE_PORT + 5))
+UNIX_PORT=$((BASE_PORT + 6))
 
 . bench/lib.sh
-need_tools host.sh nginx-light:nginx wrk:wrk curl:curl
+need_tools host.sh nginx-light:nginx wrk:wrk curl:curl openssl:openssl
 
-ports_free host.sh "$BASE_PORT" $((BASE_PORT + 3))
+ports_free host.sh "$BASE_PORT" $((BASE_PORT + 6))
 
 bench_cleanup_extra() {
 	[ -f "$tmp/nginx/nginx.pid" ] && kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null || true
@@ -60,44 +68,84 @@ pc add apppool /name:Bench "/processModel.command:/bin/sh -c 'exec $tmp/hello -a
 pc set app "Default Web Site/" /applicationPool:Bench >/dev/null
 pc add apppool /name:Cold "/processModel.command:/bin/sh -c 'exec $tmp/hello -addr 127.0.0.1:\$PORT'" /autoStart:false >/dev/null
 pc add site /name:Cold "/bindings:http/127.0.0.1:$COLD_PORT:" "/physicalPath:$tmp" /applicationPool:Cold >/dev/null
-for i in $(seq 1 97); do
+# HTTPS: the same site on a TLS binding.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+pc set site "Default Web Site" "/+bindings.[protocol='https',bindingInformation='127.0.0.1:$HOST_TLS_PORT:',certificateFile='$tmp/cert.pem',keyFile='$tmp/key.pem']" >/dev/null
+# A pool whose worker listens on a unix socket, when the store has
+# processModel.listen.
+with_unix=0
+if pc add apppool /name:BenchUnix "/processModel.command:/bin/sh -c 'exec $tmp/hello -addr unix:\$POOLCTL_LISTEN'" \
+	/processModel.listen:unix /startMode:AlwaysRunning /processModel.idleTimeout:0 >/dev/null 2>&1; then
+	pc add site /name:Unix "/bindings:http/127.0.0.1:$UNIX_PORT:" "/physicalPath:$tmp" /applicationPool:BenchUnix >/dev/null
+	with_unix=1
+fi
+idle=97
+[ "$with_unix" = 1 ] && idle=96
+for i in $(seq 1 "$idle"); do
 	pc add apppool "/name:Idle$i" >/dev/null
 done
 "$tmp/poolctl" host --state-dir "$tmp/state" >"$tmp/host.log" 2>&1 &
 host_pid=$!
 pids+=($host_pid)
 
-start_nginx "$tmp/nginx" "$HELLO_PORT" "$NGINX_PORT"
+start_nginx "$tmp/nginx" "$HELLO_PORT" "$NGINX_PORT" "	server {
+		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		ssl_certificate $tmp/cert.pem;
+		ssl_certificate_key $tmp/key.pem;
+		location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
+	}"
 
-wait_200() { # PORT: bounded wait until the port answers 200
+wait_200() { # URL: bounded wait until it answers 200
 	for _ in $(seq 1 300); do
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$1/")" = 200 ]; then return 0; fi
+		if [ "$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$1")" = 200 ]; then return 0; fi
 		sleep 0.05
 	done
-	echo "host.sh: port $1 does not answer 200" >&2
+	echo "host.sh: $1 does not answer 200" >&2
 	cat "$tmp/host.log" >&2
 	exit 1
 }
-for p in "$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT"; do wait_200 "$p"; done
+for p in "$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT"; do wait_200 "http://127.0.0.1:$p/"; done
+for p in "$HOST_TLS_PORT" "$NGINX_TLS_PORT"; do wait_200 "https://127.0.0.1:$p/"; done
+[ "$with_unix" = 1 ] && wait_200 "http://127.0.0.1:$UNIX_PORT/"
+nginx_worker=$(pgrep -P "$(cat "$tmp/nginx/nginx.pid")" | head -1)
+hello_pid=${pids[0]}
 sleep 1 # let start-up garbage be collected before reading the resting RSS
 rss_idle_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$host_pid/status")
 
-# wrk_run NAME PORT DURATION: prints "rps p50 p99 failures"
+# wrk_run NAME PORT DURATION [SCHEME]: prints "rps p50 p99 failures"
 wrk_run() {
 	local out="$tmp/wrk.$1.txt"
-	wrk -t1 -c"$CONNS" -d"$3" --latency "http://127.0.0.1:$2/" >"$out"
+	wrk -t1 -c"$CONNS" -d"$3" --latency "${4:-http}://127.0.0.1:$2/" >"$out"
 	wrk_summary "$out"
 }
 
+# cpu_ticks PID: user+system clock ticks used so far by PID.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+
 echo "1. throughput: wrk -t1 -c$CONNS -d$DURATION --latency (forward, then reverse order)" >&2
-names=(direct host nginx)
-ports=("$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT")
+names=(direct host nginx host-tls nginx-tls)
+ports=("$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT" "$HOST_TLS_PORT" "$NGINX_TLS_PORT")
+schemes=(http http http https https)
+fronts=("$hello_pid" "$host_pid" "$nginx_worker" "$host_pid" "$nginx_worker")
+if [ "$with_unix" = 1 ]; then
+	names+=(host-unix)
+	ports+=("$UNIX_PORT")
+	schemes+=(http)
+	fronts+=("$host_pid")
+fi
 : >"$tmp/tput"
-for order in "0 1 2" "2 1 0"; do
+n=${#names[@]}
+for order in "$(seq 0 $((n - 1)))" "$(seq $((n - 1)) -1 0)"; do
 	for i in $order; do
-		r=$(wrk_run "${names[$i]}" "${ports[$i]}" "$DURATION")
-		echo "${names[$i]} $r" >>"$tmp/tput"
-		echo "  ${names[$i]}: $r (req/s p50 p99 failures)" >&2
+		f0=$(cpu_ticks "${fronts[$i]}")
+		r=$(wrk_run "${names[$i]}" "${ports[$i]}" "$DURATION" "${schemes[$i]}")
+		f1=$(cpu_ticks "${fronts[$i]}")
+		reqs=$(awk '/requests in/ {print $1}' "$tmp/wrk.${names[$i]}.txt")
+		fus=$(awk -v d=$((f1 - f0)) -v n="$reqs" -v t="$TCK" 'BEGIN {printf "%.1f", d * 1e6 / t / n}')
+		echo "${names[$i]} $r $fus" >>"$tmp/tput"
+		echo "  ${names[$i]}: $r $fus (req/s p50 p99 failures front-us/req) load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 	done
 done
 
@@ -138,13 +186,16 @@ rss_load_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$host_pid/status")
 	echo
 	echo "## Throughput and latency (wrk -t1 -c$CONNS -d$DURATION, 100-byte answers; mean of 2 passes)"
 	echo
-	echo "| path | req/s | vs direct | vs nginx | p50 ms | p99 ms | failures |"
-	echo "|---|---|---|---|---|---|---|"
-	awk '{ r[$1] += $2; a[$1] += $3; b[$1] += $4; f[$1] += $5; n[$1]++ }
+	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). host-tls and nginx-tls are compared with each other (vs nginx: host-tls / nginx-tls); host-unix is the host to a worker on a unix socket."
+	echo
+	echo "| path | req/s | vs direct | vs nginx | p50 ms | p99 ms | front CPU us/req | failures |"
+	echo "|---|---|---|---|---|---|---|---|"
+	awk -v names="${names[*]}" '{ r[$1] += $2; a[$1] += $3; b[$1] += $4; f[$1] += $5; c[$1] += $6; n[$1]++ }
 	     END { for (k in n) { R[k] = r[k] / n[k] }
-	           split("direct host nginx", o, " ")
-	           for (i = 1; i <= 3; i++) { k = o[i]
-	             printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %d |\n", k, R[k], R[k] / R["direct"], R[k] / R["nginx"], a[k] / n[k], b[k] / n[k], f[k] } }' "$tmp/tput"
+	           m = split(names, o, " ")
+	           for (i = 1; i <= m; i++) { k = o[i]; g = (k ~ /tls$/) ? R["nginx-tls"] : R["nginx"]
+	             fc = k == "direct" ? "-" : sprintf("%.1f", c[k] / n[k])
+	             printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %s | %d |\n", k, R[k], R[k] / R["direct"], R[k] / g, a[k] / n[k], b[k] / n[k], fc, f[k] } }' "$tmp/tput"
 	echo
 	echo "## Recycles under load (wrk -t1 -c$CONNS -d$RECYCLE_DURATION on the host)"
 	echo

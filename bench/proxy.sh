@@ -14,6 +14,10 @@
 # default 1), WITH_RP=1 adds httputil.ReverseProxy (tuned Transport, buffer
 # pool) as another front, WITH_NGINX_XFF=1 adds nginx setting the same
 # X-Forwarded-For/-Proto/-Host and Host headers as forward does,
+# WITH_LEAN=1 adds `bench/proxy -mode lean` (forward.Target behind a
+# minimal hand-written server loop, a measuring prototype; GOMAXPROCS=2),
+# FASTHTTP_PROXY=PATH adds a fasthttp proxy built outside the repository
+# (any binary taking -addr and -backend; see bench/PROXY.md),
 # BASE_PORT (default 18080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +26,8 @@ DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-1}
 WITH_RP=${WITH_RP:-0}
 WITH_NGINX_XFF=${WITH_NGINX_XFF:-0}
+WITH_LEAN=${WITH_LEAN:-0}
+FASTHTTP_PROXY=${FASTHTTP_PROXY:-}
 BASE_PORT=${BASE_PORT:-18080}
 CONNS=32
 
@@ -31,13 +37,15 @@ PROXY1_PORT=$((BASE_PORT + 2))
 NGINX_PORT=$((BASE_PORT + 3))
 RP_PORT=$((BASE_PORT + 4))
 NGINX_XFF_PORT=$((BASE_PORT + 5))
+LEAN_PORT=$((BASE_PORT + 6))
+FH_PORT=$((BASE_PORT + 7))
 
 # --- tools -------------------------------------------------------------
 . bench/lib.sh
 need_tools proxy.sh nginx-light:nginx wrk:wrk
 
 # --- processes ---------------------------------------------------------
-ports_free proxy.sh "$BASE_PORT" $((BASE_PORT + 5))
+ports_free proxy.sh "$BASE_PORT" $((BASE_PORT + 7))
 
 tmp=$(mktemp -d)
 pids=()
@@ -71,6 +79,18 @@ RP_PID=
 if [ "$WITH_RP" = 1 ]; then
 	"$tmp/proxy" -mode reverseproxy -addr "127.0.0.1:$RP_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/rp.log" 2>&1 &
 	RP_PID=$!
+	pids+=($!)
+fi
+LEAN_PID=
+if [ "$WITH_LEAN" = 1 ]; then
+	GOMAXPROCS=2 "$tmp/proxy" -mode lean -addr "127.0.0.1:$LEAN_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/lean.log" 2>&1 &
+	LEAN_PID=$!
+	pids+=($!)
+fi
+FH_PID=
+if [ -n "$FASTHTTP_PROXY" ]; then
+	GOMAXPROCS=2 "$FASTHTTP_PROXY" -addr "127.0.0.1:$FH_PORT" -backend "127.0.0.1:$HELLO_PORT" >"$tmp/fasthttp.log" 2>&1 &
+	FH_PID=$!
 	pids+=($!)
 fi
 
@@ -110,6 +130,16 @@ if [ "$WITH_NGINX_XFF" = 1 ]; then
 	ports+=("$NGINX_XFF_PORT")
 	fronts+=("$NGINX_WORKER")
 fi
+if [ "$WITH_LEAN" = 1 ]; then
+	names+=(lean)
+	ports+=("$LEAN_PORT")
+	fronts+=("$LEAN_PID")
+fi
+if [ -n "$FASTHTTP_PROXY" ]; then
+	names+=(fasthttp)
+	ports+=("$FH_PORT")
+	fronts+=("$FH_PID")
+fi
 if [ "$WITH_RP" = 1 ]; then
 	names+=(reverseproxy)
 	ports+=("$RP_PORT")
@@ -136,6 +166,9 @@ done
 
 # cpu_ticks PID: user+system clock ticks used so far by PID.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# ctx_switches PID: context switches (voluntary and not) of all PID's
+# threads so far.
+ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 TCK=$(getconf CLK_TCK)
 
 # run NAME PORT PASS FRONT_PID: one wrk run; appends "pass name rps p50
@@ -144,22 +177,26 @@ TCK=$(getconf CLK_TCK)
 run() {
 	local out="$tmp/wrk.$1.$3.txt"
 	local f0 b0 f1 b1
+	local c0 c1
 	f0=$(cpu_ticks "$4")
 	b0=$(cpu_ticks "$HELLO_PID")
+	c0=$(ctx_switches "$4")
 	wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$2/" >"$out"
 	f1=$(cpu_ticks "$4")
 	b1=$(cpu_ticks "$HELLO_PID")
-	local rps p50 p99 errs reqs fus bus
+	c1=$(ctx_switches "$4")
+	local rps p50 p99 errs reqs fus bus csr
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	reqs=$(awk '/requests in/ {print $1}' "$out")
 	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
 	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
 	fus=$(awk -v d=$((f1 - f0)) -v n="$reqs" -v t="$TCK" 'BEGIN {printf "%.1f", d * 1e6 / t / n}')
 	bus=$(awk -v d=$((b1 - b0)) -v n="$reqs" -v t="$TCK" 'BEGIN {printf "%.1f", d * 1e6 / t / n}')
+	csr=$(awk -v d=$((c1 - c0)) -v n="$reqs" 'BEGIN {printf "%.2f", d / n}')
 	errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' "$out")
-	echo "$3 $1 $rps $p50 $p99 $fus $bus ${errs:-none}" >>"$tmp/results"
-	printf '  pass %s %-13s %10s req/s  p50 %7s ms  p99 %7s ms  front %5s us/req  backend %5s us/req  errors: %s\n' \
-		"$3" "$1" "$rps" "$p50" "$p99" "$fus" "$bus" "${errs:-none}" >&2
+	echo "$3 $1 $rps $p50 $p99 $fus $bus $csr ${errs:-none}" >>"$tmp/results"
+	printf '  pass %s %-13s %10s req/s  p50 %7s ms  p99 %7s ms  front %5s us/req  backend %5s us/req  front cs/req %s  load %s  errors: %s\n' \
+		"$3" "$1" "$rps" "$p50" "$p99" "$fus" "$bus" "$csr" "$(cut -d' ' -f1-3 /proc/loadavg)" "${errs:-none}" >&2
 }
 
 echo "wrk -t1 -c$CONNS -d$DURATION --latency, $ROUNDS round(s) forward + reverse" >&2
@@ -177,21 +214,21 @@ done
 
 # Table: means over passes; ratios of the means (each pass ran all targets).
 echo
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(go version | awk '{print $3}')"
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg), nproc $(nproc), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(go version | awk '{print $3}')"
 echo
 awk -v names="${names[*]}" '
-	{ rps[$2] += $3; p50[$2] += $4; p99[$2] += $5; fcpu[$2] += $6; bcpu[$2] += $7; n[$2]++
+	{ rps[$2] += $3; p50[$2] += $4; p99[$2] += $5; fcpu[$2] += $6; bcpu[$2] += $7; cs[$2] += $8; n[$2]++
 	  prs[$1, $2] = $3; if ($1 > npass) npass = $1 }
 	END {
 		split(names, order, " ")
 		d = rps["direct"] / n["direct"]; g = rps["nginx"] / n["nginx"]
-		print "| path | req/s (mean of passes) | / direct | / nginx | p50 ms | p99 ms | front CPU us/req | backend CPU us/req | per-pass req/s / nginx |"
-		print "|---|---|---|---|---|---|---|---|---|"
+		print "| path | req/s (mean of passes) | / direct | / nginx | p50 ms | p99 ms | front CPU us/req | backend CPU us/req | front cs/req | per-pass req/s / nginx |"
+		print "|---|---|---|---|---|---|---|---|---|---|"
 		for (i = 1; i in order; i++) {
 			k = order[i]; r = rps[k] / n[k]
 			per = ""
 			for (p = 1; p <= npass; p++) per = per sprintf("%s%.2f", per == "" ? "" : " ", prs[p, k] / prs[p, "nginx"])
 			fc = k == "direct" ? "-" : sprintf("%.1f", fcpu[k] / n[k])
-			printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %s | %.1f | %s |\n", k, r, r / d, r / g, p50[k] / n[k], p99[k] / n[k], fc, bcpu[k] / n[k], per
+			printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %s | %.1f | %.2f | %s |\n", k, r, r / d, r / g, p50[k] / n[k], p99[k] / n[k], fc, bcpu[k] / n[k], cs[k] / n[k], per
 		}
 	}' "$tmp/results"

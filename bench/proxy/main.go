@@ -1,7 +1,9 @@
 // Command proxy is the benchmark front for bench/proxy.sh: a net/http server
 // on a loopback address whose handler relays every request to one backend
 // with forward.Target (or, with -mode reverseproxy, with a tuned
-// httputil.ReverseProxy, for comparison).
+// httputil.ReverseProxy, for comparison; with -mode lean, forward.Target
+// behind a minimal hand-written HTTP/1.1 server loop instead of net/http's
+// server, a measuring prototype: see lean.go).
 package main
 
 import (
@@ -27,7 +29,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "loopback `address` to listen on")
 	backend := flag.String("backend", "127.0.0.1:18080", "backend `address` (loopback, or unix:PATH)")
-	mode := flag.String("mode", "forward", "forwarder: forward or reverseproxy")
+	mode := flag.String("mode", "forward", "forwarder: forward, lean or reverseproxy")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to `file` until shutdown")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -61,7 +63,7 @@ func run(addr, backend, mode string) error {
 	}
 	var h http.Handler
 	switch mode {
-	case "forward":
+	case "forward", "lean":
 		t := forward.NewTarget(network, backend, forward.Options{})
 		defer t.Close()
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -94,9 +96,13 @@ func run(addr, backend, mode string) error {
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if mode == "lean" {
+		fmt.Println("proxy: listening on", ln.Addr(), "mode", mode, "backend", backend)
+		return leanServe(ctx, ln, h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

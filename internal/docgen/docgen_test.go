@@ -128,3 +128,11 @@ func TestHelpMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestRoffTextNonASCII: troff reads Latin-1, so a character beyond ASCII in
+// help text (an ellipsis, a dash) is written as a named Unicode escape.
+func TestRoffTextNonASCII(t *testing.T) {
+	if got, want := roffText("etcd://… – x"), `etcd://\[u2026] \[u2013] x`; got != want {
+		t.Errorf("roffText = %q, want %q", got, want)
+	}
+}

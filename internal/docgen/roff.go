@@ -7,11 +7,21 @@ import (
 	"github.com/poolctl/poolctl/commands"
 )
 
-// roffText escapes text for roff: backslashes, and a line that would start
-// with a control character ('.' or '\”).
+// roffText escapes text for roff: backslashes, characters beyond ASCII
+// (troff reads its input as Latin-1: "…" becomes \[u2026]), and a line that
+// would start with a control character ('.' or '\”).
 func roffText(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\e`)
 	s = strings.ReplaceAll(s, "-", `\-`)
+	var b strings.Builder
+	for _, r := range s {
+		if r > 127 {
+			fmt.Fprintf(&b, `\[u%04X]`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	s = b.String()
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
