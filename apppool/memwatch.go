@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/poolctl/poolctl/events"
 	"github.com/poolctl/poolctl/internal/cgroup"
@@ -129,6 +130,7 @@ func (p *Pool) watchMemory(w *Worker, s *Settings) {
 // exited) or the loop says to stop watching.
 func (p *Pool) memoryWaiter(w *Worker, m *memState, threshold uint64) {
 	defer close(m.done)
+	near := false
 	for {
 		m.mu.Lock()
 		mw, closed := m.mw, m.closed
@@ -136,22 +138,36 @@ func (p *Pool) memoryWaiter(w *Worker, m *memState, threshold uint64) {
 		if closed {
 			return
 		}
-		// A use already over the threshold when it was armed is reported
-		// by no event: look first.
-		if u, err := m.g.MemoryUsage(); err != nil || u < threshold {
+		switch u, err := m.g.MemoryUsage(); {
+		case err == nil && u >= threshold:
+			// A use already over the threshold when it was armed is
+			// reported by no event: look at once.
+		case near:
+			// Private memory is within the re-arm step of the limit: it
+			// can cross without the charge crossing the next threshold,
+			// so look again shortly as well as on the kernel's report.
+			if err := mw.WaitFor(nearLimitRecheck); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				return // closed
+			}
+		default:
 			if err := mw.Wait(); err != nil {
 				return // closed
 			}
 		}
-		next := make(chan uint64, 1)
+		type verdict struct {
+			threshold uint64
+			near      bool
+		}
+		next := make(chan verdict, 1)
 		select {
-		case p.actions <- func() { next <- p.onMemoryReport(w, m) }:
+		case p.actions <- func() { th, nr := p.onMemoryReport(w, m); next <- verdict{th, nr} }:
 		case <-p.done:
 			return
 		}
 		var th uint64
 		select {
-		case th = <-next:
+		case v := <-next:
+			th, near = v.threshold, v.near
 		case <-p.done:
 			return
 		}
@@ -180,15 +196,16 @@ func (p *Pool) memoryWaiter(w *Worker, m *memState, threshold uint64) {
 // onMemoryReport acts on a kernel report for worker w on the loop: it
 // samples the worker and recycles it when it is over a limit, as the
 // sampled trigger does. It returns the next threshold in bytes, 0 to stop
-// watching (the worker is being replaced, is no longer serving, or was
+// watching, and whether the worker's private memory is so near its limit
+// that the waiter must also look again after nearLimitRecheck (the worker is being replaced, is no longer serving, or was
 // over its limit before serving anything: see memoryTrigger).
-func (p *Pool) onMemoryReport(w *Worker, m *memState) uint64 {
+func (p *Pool) onMemoryReport(w *Worker, m *memState) (threshold uint64, near bool) {
 	p.mu.Lock()
 	st, served, pstate, s := w.state, w.served, p.state, p.settings
 	p.mu.Unlock()
 	pr := periodicRestart(&s)
 	if pr == nil || *pr.PrivateMemory == 0 || (st != WorkerReady && st != WorkerStarting && st != WorkerSuspended) {
-		return 0
+		return 0, false
 	}
 	if p.trig.warned == nil {
 		p.trig.scheduleDue, p.trig.warned = map[*Worker]string{}, map[*Worker]bool{}
@@ -202,19 +219,19 @@ func (p *Pool) onMemoryReport(w *Worker, m *memState) uint64 {
 		if !errors.Is(err, fs.ErrNotExist) {
 			p.logger.Warn("sample worker memory", "pool", p.name, "pid", w.PID, "err", err)
 		}
-		return 0
+		return 0, false
 	}
 	id, reason := p.memoryVerdict(w, served, u, *pr.PrivateMemory, *pr.Memory)
 	if id != 0 {
 		if pstate != Started || st != WorkerReady {
-			return 0
+			return 0, false
 		}
 		p.logger.Info("memory limits: the kernel reported the worker over its limit; recycling it", "pool", p.name, "pid", w.PID)
 		p.recycleOverLimit(w, id, reason)
-		return 0
+		return 0, false
 	}
 	if p.trig.warned[w] {
-		return 0 // over before serving anything: not recycled, no longer watched
+		return 0, false // over before serving anything: not recycled, no longer watched
 	}
 	// Under the limit: the cgroup also counts page cache and kernel
 	// memory. Arm again where private memory would reach the limit (every
@@ -227,14 +244,15 @@ func (p *Pool) onMemoryReport(w *Worker, m *memState) uint64 {
 	limit := *pr.PrivateMemory << 10
 	usage, err := m.g.MemoryUsage()
 	if err != nil || uerr != nil {
-		return 0
+		return 0, false
 	}
 	m.step = min(max(2*m.step, rearmStep), max(limit/8, rearmStep))
 	next := (before + limit - min(u.PrivateKB<<10, limit)) - min(rearmMargin, before)
+	near = next < usage+m.step
 	next = max(next, usage+m.step)
 	p.logger.Debug("memory limits: kernel report with the worker under its limit; threshold raised",
-		"pool", p.name, "pid", w.PID, "privateKB", u.PrivateKB, "cgroupBytes", usage, "threshold", next)
-	return next
+		"pool", p.name, "pid", w.PID, "privateKB", u.PrivateKB, "cgroupBytes", usage, "threshold", next, "recheck", near)
+	return next, near
 }
 
 // Re-arming after a report with the worker under its limit (see
@@ -242,6 +260,11 @@ func (p *Pool) onMemoryReport(w *Worker, m *memState) uint64 {
 const (
 	rearmMargin = 512 << 10
 	rearmStep   = 1 << 20
+	// nearLimitRecheck is how often a worker whose private memory is
+	// within the re-arm step of its limit is sampled besides the
+	// kernel's reports: one worker's /proc files, 10 times a second, and
+	// only while it stays that near.
+	nearLimitRecheck = 100 * time.Millisecond
 )
 
 // recycleOverLimit takes a worker over its memory limit out of dispatch at

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -230,6 +231,16 @@ func (w *MemoryWatch) Wait() error {
 			return nil
 		}
 	}
+}
+
+// WaitFor is Wait bounded by d: when the kernel reports nothing within d
+// it returns an error wrapping os.ErrDeadlineExceeded.
+func (w *MemoryWatch) WaitFor(d time.Duration) error {
+	if err := w.f.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return fmt.Errorf("memory watch of %s: %w", w.dir, err)
+	}
+	defer func() { _ = w.f.SetReadDeadline(time.Time{}) }()
+	return w.Wait()
 }
 
 // Close ends the watch and releases its descriptor; on v2 memory.high goes
