@@ -349,22 +349,9 @@ const legacySaved = "(saved; pools are inactive in Legacy isolation mode, so it 
 // setPoolRunningOffline is start and stop with no host running: the tool
 // writes autoStart into the store, which the caller must be allowed to.
 func setPoolRunningOffline(e *env, id, verb string, run bool) error {
-	name, legacy := id, false
 	ctx, cancel := e.withTimeout()
 	defer cancel()
-	_, err := e.store.Update(ctx, func(c *store.Config) error {
-		p := c.Pool(id)
-		if p == nil {
-			return store.NotFound("apppool", id)
-		}
-		name = p.Name
-		legacy = c.LegacyIsolation()
-		if c.PoolAutoStart(p) == run {
-			return fmt.Errorf("%w: apppool %q is already %s", ErrAlreadyInState, p.Name, pastTense(verb))
-		}
-		c.SetPoolAutoStart(p, run)
-		return nil
-	})
+	name, legacy, err := persistAutoStart(ctx, e, id, verb, run, "")
 	if errors.Is(err, fs.ErrPermission) {
 		return fmt.Errorf("%s apppool %q: poolctl host is not running, so the tool writes the store itself: %w", verb, id, err)
 	}
@@ -377,6 +364,28 @@ func setPoolRunningOffline(e *env, id, verb string, run bool) error {
 	}
 	fmt.Fprintf(e.stdout, "%q %s (saved; poolctl host is not running, so it takes effect when the host starts)\n", name, pastTense(verb))
 	return nil
+}
+
+// persistAutoStart writes the pool's autoStart for a start (run) or stop
+// and returns the pool's name and whether the store is in Legacy isolation
+// mode. A pool already so is an error wrapping ErrAlreadyInState, whose
+// message ends with where (" in the store the farm follows", or nothing).
+func persistAutoStart(ctx context.Context, e *env, id, verb string, run bool, where string) (name string, legacy bool, err error) {
+	name = id
+	_, err = e.store.Update(ctx, func(c *store.Config) error {
+		p := c.Pool(id)
+		if p == nil {
+			return store.NotFound("apppool", id)
+		}
+		name = p.Name
+		legacy = c.LegacyIsolation()
+		if c.PoolAutoStart(p) == run {
+			return fmt.Errorf("%w: apppool %q is already %s%s", ErrAlreadyInState, p.Name, pastTense(verb), where)
+		}
+		c.SetPoolAutoStart(p, run)
+		return nil
+	})
+	return name, legacy, err
 }
 
 func pastTense(verb string) string {

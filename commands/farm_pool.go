@@ -11,7 +11,6 @@ import (
 	"github.com/poolctl/poolctl/commands/params"
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/internal/farm"
-	"github.com/poolctl/poolctl/store"
 )
 
 // takeMaxUnavailable removes /maxUnavailable:N (how many hosts a rolling
@@ -84,22 +83,9 @@ func recycleFarm(e *env, pool, only string, n int) error {
 // persists autoStart in the store, every host of the farm follows, and the
 // tool waits, within --timeout, for the live hosts to have applied it.
 func setPoolRunningFarm(e *env, id, verb string, run bool) error {
-	name, legacy := id, false
 	ctx, cancel := e.withTimeout()
 	defer cancel()
-	_, err := e.store.Update(ctx, func(c *store.Config) error {
-		p := c.Pool(id)
-		if p == nil {
-			return store.NotFound("apppool", id)
-		}
-		name = p.Name
-		legacy = c.LegacyIsolation()
-		if c.PoolAutoStart(p) == run {
-			return fmt.Errorf("%w: apppool %q is already %s in the store the farm follows", ErrAlreadyInState, p.Name, pastTense(verb))
-		}
-		c.SetPoolAutoStart(p, run)
-		return nil
-	})
+	name, legacy, err := persistAutoStart(ctx, e, id, verb, run, " in the store the farm follows")
 	if errors.Is(err, ErrAlreadyInState) && !legacy {
 		// The store has it already; a host may not (rapid-fail
 		// protection stopped the pool there): ask each host.

@@ -83,37 +83,17 @@ func GroupUsage(pgid int) (Usage, error) {
 	if err != nil {
 		return Usage{}, fmt.Errorf("group usage %d: %w", pgid, err)
 	}
-	var total Usage
-	members := 0
+	pids := make([]int, 0, len(entries))
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 0 {
-			continue // not a process directory
+		if pid, err := strconv.Atoi(e.Name()); err == nil && pid > 0 {
+			pids = append(pids, pid) // a process directory
 		}
-		st, err := readStat(pid)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errVanished) {
-				continue // ended since ReadDir
-			}
-			return Usage{}, fmt.Errorf("group usage %d: %w", pgid, err)
-		}
-		if st.pgrp != pgid {
-			continue
-		}
-		u, err := sampleWith(pid, st)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errVanished) {
-				continue
-			}
-			return Usage{}, fmt.Errorf("group usage %d: %w", pgid, err)
-		}
-		total.add(u)
-		members++
 	}
-	if members == 0 {
-		return Usage{}, fmt.Errorf("group usage %d: no process in the group: %w", pgid, fs.ErrNotExist)
+	total, members, err := sumGroup(pgid, pids)
+	if err == nil && members == 0 {
+		err = fmt.Errorf("group usage %d: no process in the group: %w", pgid, fs.ErrNotExist)
 	}
-	return total, nil
+	return total, err
 }
 
 // GroupUsageOf is GroupUsage over the given pids only (for example a
@@ -121,15 +101,25 @@ func GroupUsage(pgid int) (Usage, error) {
 // group pgid are sampled and summed, the others and those that ended are
 // skipped. Without a member the error wraps fs.ErrNotExist.
 func GroupUsageOf(pgid int, pids []int) (Usage, error) {
+	total, members, err := sumGroup(pgid, pids)
+	if err == nil && members == 0 {
+		err = fmt.Errorf("group usage %d: no process of the group among %d pids: %w", pgid, len(pids), fs.ErrNotExist)
+	}
+	return total, err
+}
+
+// sumGroup sums Sample over the pids in process group pgid, skipping the
+// others and those that end meanwhile, and says how many it summed.
+func sumGroup(pgid int, pids []int) (Usage, int, error) {
 	var total Usage
 	members := 0
 	for _, pid := range pids {
 		st, err := readStat(pid)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errVanished) {
-				continue
+				continue // ended since it was listed
 			}
-			return Usage{}, fmt.Errorf("group usage %d: %w", pgid, err)
+			return Usage{}, 0, fmt.Errorf("group usage %d: %w", pgid, err)
 		}
 		if st.pgrp != pgid {
 			continue
@@ -139,15 +129,12 @@ func GroupUsageOf(pgid int, pids []int) (Usage, error) {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errVanished) {
 				continue
 			}
-			return Usage{}, fmt.Errorf("group usage %d: %w", pgid, err)
+			return Usage{}, 0, fmt.Errorf("group usage %d: %w", pgid, err)
 		}
 		total.add(u)
 		members++
 	}
-	if members == 0 {
-		return Usage{}, fmt.Errorf("group usage %d: no process of the group among %d pids: %w", pgid, len(pids), fs.ErrNotExist)
-	}
-	return total, nil
+	return total, members, nil
 }
 
 // ticksToDuration converts clock ticks to a duration.
