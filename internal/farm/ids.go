@@ -3,7 +3,6 @@ package farm
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"regexp"
 )
 
 // NewID returns 16 random hex characters: a command's ID, a host's
@@ -14,6 +13,15 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
-var idRE = regexp.MustCompile(`^[0-9a-f]{16}$`)
-
-func validID(id string) bool { return idRE.MatchString(id) }
+// validID reports whether id is what NewID makes: 16 lower-case hex digits.
+func validID(id string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	for i := range len(id) {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
