@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,9 +27,17 @@ func TestRunInheritedListener(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // only the duplicate listens now
+	// Run takes the descriptor it is given and closes it: give it one of
+	// its own, so that file's own is not closed twice (the second close
+	// could hit a descriptor reused meanwhile, e.g. by t.TempDir's
+	// cleanup).
+	fd, err := syscall.Dup(int(file.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
-	go func() { ran <- worker.Run(ctx, "fd:"+strconv.Itoa(int(file.Fd())), f.spec, nil, time.Second) }()
+	go func() { ran <- worker.Run(ctx, "fd:"+strconv.Itoa(fd), f.spec, nil, time.Second) }()
 	r := get("http://" + addr + "/page.html")
 	if r.err != nil || r.status != 200 {
 		t.Fatalf("GET over the inherited socket: %d %v", r.status, r.err)
