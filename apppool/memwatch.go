@@ -104,7 +104,11 @@ func (p *Pool) watchMemory(w *Worker, s *Settings) {
 			return
 		}
 	}
-	threshold := *pr.PrivateMemory << 10
+	// The report comes when the charge enters the band below the limit
+	// (nearBand), from where the worker is also sampled while it stays
+	// there: the group's charge can lag its private memory by megabytes.
+	limit := *pr.PrivateMemory << 10
+	threshold := limit - nearBand(limit)
 	// On v1 the worker joined its group after it started: what it had by
 	// then stays charged elsewhere. Arm that much lower, so the report
 	// comes when its private memory, not the group's charge, crosses.
@@ -143,9 +147,9 @@ func (p *Pool) memoryWaiter(w *Worker, m *memState, threshold uint64) {
 			// A use already over the threshold when it was armed is
 			// reported by no event: look at once.
 		case near:
-			// Private memory is within the re-arm step of the limit: it
-			// can cross without the charge crossing the next threshold,
-			// so look again shortly as well as on the kernel's report.
+			// Private memory is within nearBand of the limit: it can
+			// cross without the charge crossing the next threshold, so
+			// look again shortly as well as on the kernel's report.
 			if err := mw.WaitFor(nearLimitRecheck); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 				return // closed
 			}
@@ -234,8 +238,9 @@ func (p *Pool) onMemoryReport(w *Worker, m *memState) (threshold uint64, near bo
 		return 0, false // over before serving anything: not recycled, no longer watched
 	}
 	// Under the limit: the cgroup also counts page cache and kernel
-	// memory. Arm again where private memory would reach the limit (every
-	// private page is charged to the group too), rearmMargin early for the
+	// memory. Arm again where private memory would enter the band below
+	// the limit (every private page is charged to the group too; in the
+	// band the waiter samples too), rearmMargin early for the
 	// kernel's approximate per-CPU counts of RssAnon, and at least a step
 	// above the charge now (rearmStep, doubling with each such report up
 	// to an eighth of the limit), so a worker that stays just under its
@@ -247,13 +252,23 @@ func (p *Pool) onMemoryReport(w *Worker, m *memState) (threshold uint64, near bo
 		return 0, false
 	}
 	m.step = min(max(2*m.step, rearmStep), max(limit/8, rearmStep))
-	next := (before + limit - min(u.PrivateKB<<10, limit)) - min(rearmMargin, before)
-	near = next < usage+m.step
+	band, priv := nearBand(limit), u.PrivateKB<<10
+	near = priv+band >= limit
+	next := (before + (limit - band) - min(priv, limit-band)) - min(rearmMargin, before)
 	next = max(next, usage+m.step)
 	p.logger.Debug("memory limits: kernel report with the worker under its limit; threshold raised",
 		"pool", p.name, "pid", w.PID, "privateKB", u.PrivateKB, "cgroupBytes", usage, "threshold", next, "recheck", near)
 	return next, near
 }
+
+// nearBand is the band below a privateMemory limit of limit bytes in which
+// a worker is sampled every nearLimitRecheck besides the kernel's reports:
+// an eighth of the limit, at least 2 MiB. The kernel's charge of the
+// worker's group and its private memory (RssAnon) are counted apart and
+// drift by megabytes (seen: 4 MB at a 48 MB limit under the race
+// detector), so a threshold at the limit itself can stay uncrossed while
+// private memory is over it.
+func nearBand(limit uint64) uint64 { return min(max(limit/8, 2<<20), limit/2) }
 
 // Re-arming after a report with the worker under its limit (see
 // onMemoryReport).
@@ -261,9 +276,9 @@ const (
 	rearmMargin = 512 << 10
 	rearmStep   = 1 << 20
 	// nearLimitRecheck is how often a worker whose private memory is
-	// within the re-arm step of its limit is sampled besides the
-	// kernel's reports: one worker's /proc files, 10 times a second, and
-	// only while it stays that near.
+	// within nearBand of its limit is sampled besides the kernel's
+	// reports: one worker's /proc files, 10 times a second, and only
+	// while it stays that near.
 	nearLimitRecheck = 100 * time.Millisecond
 )
 
