@@ -251,9 +251,16 @@ func (p *Pool) onMemoryReport(w *Worker, m *memState) (threshold uint64, near bo
 	if err != nil || uerr != nil {
 		return 0, false
 	}
-	m.step = min(max(2*m.step, rearmStep), max(limit/8, rearmStep))
 	band, priv := nearBand(limit), u.PrivateKB<<10
 	near = priv+band >= limit
+	if near {
+		// In the band every report is a sample that may find the worker
+		// over: keep the step small, so the report comes with the next
+		// megabyte rather than with the next nearLimitRecheck.
+		m.step = rearmStep
+	} else {
+		m.step = min(max(2*m.step, rearmStep), max(limit/8, rearmStep))
+	}
 	next := (before + (limit - band) - min(priv, limit-band)) - min(rearmMargin, before)
 	next = max(next, usage+m.step)
 	p.logger.Debug("memory limits: kernel report with the worker under its limit; threshold raised",
