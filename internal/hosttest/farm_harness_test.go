@@ -29,6 +29,11 @@ import (
 	"github.com/poolctl/poolctl/store"
 )
 
+// farmLeaseTTL is the --lease-ttl of the harness's hosts: the default, 10s.
+// A shorter one lapsed on a loaded machine (a live host's keep-alives
+// came too late, and a second host took its name).
+const farmLeaseTTL = "10s"
+
 // farmEnv is a farm on this machine.
 type farmEnv struct {
 	t      *testing.T
@@ -96,7 +101,7 @@ func (f *farmEnv) keyOf(name string) string { return "/" + f.prefix + "/" + name
 // until it answers and applied the store once.
 func (m *farmMember) start(flags ...string) {
 	m.t.Helper()
-	m.launchHost(append([]string{"--host-name", m.name, "--listen-address", m.ip, "--lease-ttl", "3s"}, flags...)...)
+	m.launchHost(append([]string{"--host-name", m.name, "--listen-address", m.ip, "--lease-ttl", farmLeaseTTL}, flags...)...)
 }
 
 // addr is the host's site address.
@@ -211,7 +216,7 @@ func (f *farmEnv) rawRecord(name string) (farm.HostRecord, bool) {
 func (m *farmMember) runHost(flags ...string) (int, string) {
 	m.t.Helper()
 	args := append([]string{"--config", m.store, "--socket", m.socket, "host", "--state-dir", m.state,
-		"--host-name", m.name, "--listen-address", m.ip, "--lease-ttl", "3s"}, flags...)
+		"--host-name", m.name, "--listen-address", m.ip, "--lease-ttl", farmLeaseTTL}, flags...)
 	// A host that starts after all is killed by the guard, and fails the
 	// test by its exit status.
 	ctx, cancel := context.WithTimeout(context.Background(), guard(60*time.Second))

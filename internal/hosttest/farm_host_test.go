@@ -94,7 +94,7 @@ func TestFarmHostNameAndLease(t *testing.T) {
 		t.Fatal("h1 lost its liveness key to the refused host")
 	}
 	h1.killHost()
-	waitFor(t, 3*time.Second, "farm/alive/h1 gone after SIGKILL", func() error {
+	waitFor(t, 10*time.Second, "farm/alive/h1 gone after SIGKILL", func() error {
 		if f.alive(h1.name) {
 			return errors.New("still alive")
 		}

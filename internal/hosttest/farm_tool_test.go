@@ -179,7 +179,7 @@ func TestFarmToolGone(t *testing.T) {
 	}
 	h2 := f.hosts[1]
 	h2.killHost()
-	// The lease TTL is 3s; the deadline is a failure guard only.
+	// The lease TTL is farmLeaseTTL; the deadline is a failure guard only.
 	waitFor(t, guard(20*time.Second), "h2 Gone in list host", func() error {
 		rows := ftHostRows(t, tool)
 		if s := rows["h2"]["state"]; s != "Gone" {
