@@ -433,18 +433,27 @@ func (g *Group) Usage() (d time.Duration, ok bool, err error) {
 
 // parseCPUStat returns usage_usec of a v2 cpu.stat file's text.
 func parseCPUStat(text string) (int64, error) {
+	v, ok := flatKey(text, "usage_usec")
+	if !ok {
+		return 0, errors.New("no usage_usec in cpu.stat")
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("usage_usec %q: %w", v, err)
+	}
+	return n, nil
+}
+
+// flatKey returns the value of key in the text of a v2 flat-keyed file
+// ("key value" lines: cpu.stat, memory.events), trimmed.
+func flatKey(text, key string) (string, bool) {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
-		if ok && k == "usage_usec" {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("usage_usec %q: %w", v, err)
-			}
-			return n, nil
+		if k, v, ok := strings.Cut(sc.Text(), " "); ok && k == key {
+			return strings.TrimSpace(v), true
 		}
 	}
-	return 0, errors.New("no usage_usec in cpu.stat")
+	return "", false
 }
 
 // Remove deletes the group once it holds no process. Processes that were

@@ -1,7 +1,6 @@
 package cgroup
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -273,18 +272,15 @@ func readHighCount(path string) (uint64, error) {
 
 // parseHighCount returns the "high" count of memory.events text.
 func parseHighCount(text string) (uint64, error) {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
-		if ok && k == "high" {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("memory.events high %q: %w", v, err)
-			}
-			return n, nil
-		}
+	v, ok := flatKey(text, "high")
+	if !ok {
+		return 0, errors.New("no high count in memory.events")
 	}
-	return 0, errors.New("no high count in memory.events")
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("memory.events high %q: %w", v, err)
+	}
+	return n, nil
 }
 
 // setHigh writes v2 memory.high (truncating, so that a plain file in tests

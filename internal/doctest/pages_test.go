@@ -116,27 +116,20 @@ func TestDocLinks(t *testing.T) {
 	}
 }
 
-// stripCode removes fenced blocks and inline code, where a "](" is not a link.
+// stripCode removes fenced and indented blocks and inline code, where a
+// "](" is not a link.
 func stripCode(s string) string {
 	var out []string
-	fence := ""
-	for _, l := range strings.Split(s, "\n") {
-		if f, ok := openingFence(l); ok && fence == "" {
-			fence = f
-			continue
-		} else if fence != "" {
-			if strings.HasPrefix(strings.TrimSpace(l), fence) {
-				fence = ""
-			}
-			continue
-		}
+	for _, l := range strings.Split(stripFences(s), "\n") {
 		if strings.HasPrefix(l, "    ") {
 			continue
 		}
-		out = append(out, regexp.MustCompile("`[^`]*`").ReplaceAllString(l, ""))
+		out = append(out, inlineCodeRe.ReplaceAllString(l, ""))
 	}
 	return strings.Join(out, "\n")
 }
+
+var inlineCodeRe = regexp.MustCompile("`[^`]*`")
 
 // headings returns the GitHub anchors of a page's headings.
 func headings(s string) []string {
@@ -159,6 +152,7 @@ func headings(s string) []string {
 	return out
 }
 
+// stripFences removes fenced blocks, their fences included.
 func stripFences(s string) string {
 	var out []string
 	fence := ""

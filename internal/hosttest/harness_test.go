@@ -262,16 +262,7 @@ func (e *hostEnv) startHost() {
 // listeners listen; AlwaysRunning workers may still be starting).
 func (e *hostEnv) launchHost(hostFlags ...string) {
 	e.t.Helper()
-	args := append([]string{"--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug"}, hostFlags...)
-	cmd := exec.Command(e.bin, args...)
-	cmd.Stdout = syncWriter{e.logMu, e.hostLog}
-	cmd.Stderr = syncWriter{e.logMu, e.hostLog}
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.host = cmd
-	e.hostDone = make(chan error, 1)
-	go func() { e.hostDone <- cmd.Wait() }()
+	e.spawnHost(nil, hostFlags...)
 	waitFor(e.t, 15*time.Second, "host ready", func() error {
 		select {
 		case err := <-e.hostDone:
@@ -477,4 +468,23 @@ func waitStopped(t *testing.T, pid int) {
 		}
 		return nil
 	})
+}
+
+// spawnHost starts the host process with env added to this process's
+// environment and its output in the host log, and does not wait for it.
+func (e *hostEnv) spawnHost(env []string, hostFlags ...string) {
+	e.t.Helper()
+	args := append([]string{"--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug"}, hostFlags...)
+	cmd := exec.Command(e.bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	cmd.Stdout = syncWriter{e.logMu, e.hostLog}
+	cmd.Stderr = syncWriter{e.logMu, e.hostLog}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.host = cmd
+	e.hostDone = make(chan error, 1)
+	go func() { e.hostDone <- cmd.Wait() }()
 }

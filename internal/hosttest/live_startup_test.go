@@ -83,6 +83,8 @@ func TestLiveStartupDeathReplaced(t *testing.T) {
 	for i := 1; i < len(ts); i++ {
 		gap := ts[i].Sub(ts[i-1])
 		t.Logf("launch %d: %s after the previous one", i+1, gap.Round(time.Millisecond))
+		// A lower bound only (the backoff starts at 100 ms): a loaded
+		// machine makes the gaps longer, never shorter.
 		if gap < 50*time.Millisecond {
 			t.Errorf("launch %d only %s after launch %d: no backoff", i+1, gap, i)
 		}

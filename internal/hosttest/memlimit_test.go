@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,17 +23,7 @@ const (
 // mlLaunchHost is launchHost with extra environment for the host.
 func (e *hostEnv) mlLaunchHost(env []string, hostFlags ...string) {
 	e.t.Helper()
-	args := append([]string{"--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug"}, hostFlags...)
-	cmd := exec.Command(e.bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = syncWriter{e.logMu, e.hostLog}
-	cmd.Stderr = syncWriter{e.logMu, e.hostLog}
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.host = cmd
-	e.hostDone = make(chan error, 1)
-	go func() { e.hostDone <- cmd.Wait() }()
+	e.spawnHost(env, hostFlags...)
 	waitFor(e.t, 15*time.Second, "site port listening", func() error {
 		select {
 		case err := <-e.hostDone:
