@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/poolctl/poolctl/internal/nettest"
 )
 
 // echo is a backend handler that reports what it received in headers and
@@ -581,12 +583,7 @@ func TestPostOnClosedIdleConnection(t *testing.T) {
 }
 
 func TestBackendDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", nettest.FreePort(t))
 	f := newFront(t, addr)
 	resp, err := newClient(t).Get(f.URL)
 	if err != nil {

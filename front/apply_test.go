@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poolctl/poolctl/internal/nettest"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -135,16 +136,8 @@ func TestApplyBindingReaddedAtOnce(t *testing.T) {
 	}
 }
 
-// freePort returns a port of 127.0.0.1 that nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	probe, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer probe.Close()
-	return probe.Addr().(*net.TCPAddr).Port
-}
+// freePort returns a loopback port nothing listens on (see nettest.FreePort).
+func freePort(t *testing.T) int { t.Helper(); return nettest.FreePort(t) }
 
 // siteServing is a store with pool P and site S bound to bs, serving dir.
 func siteServing(dir string, bs ...store.Binding) *store.Config {

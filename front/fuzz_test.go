@@ -1,6 +1,7 @@
 package front
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poolctl/poolctl/internal/nettest"
 	"github.com/poolctl/poolctl/store"
 )
 
@@ -35,12 +37,7 @@ func FuzzFrontRawRequest(f *testing.F) {
 	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello\n"), 0o600); err != nil {
 		f.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", nettest.FreePort(f))
 	legacy, low := "Legacy", "Low"
 	cfg := &store.Config{Version: store.FormatVersion, Host: &store.HostSettings{IsolationMode: &legacy},
 		Sites: []store.Site{{Name: "S", ID: 1,

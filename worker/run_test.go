@@ -11,22 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poolctl/poolctl/internal/nettest"
 	"github.com/poolctl/poolctl/worker"
 )
 
-// freeAddr returns a loopback address with a port that was free a moment
-// ago (Run takes an address, not a listener).
+// freeAddr returns a loopback address that nothing listens on (Run takes
+// an address, not a listener).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
+	return fmt.Sprintf("127.0.0.1:%d", nettest.FreePort(t))
 }
 
 // waitListening dials addr until it accepts, as the host's TCP health

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/internal/nettest"
 )
 
 // envWaitHost makes the test binary wait for the host of $POOLCTL_SOCKET
@@ -355,16 +355,8 @@ func pageEnv(bin string, dirs map[string]string) []string {
 	)
 }
 
-// freePort returns a loopback port nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort returns a loopback port nothing listens on (see nettest.FreePort).
+func freePort(t *testing.T) int { t.Helper(); return nettest.FreePort(t) }
 
 // stopGroup stops every process left in process group pgid: SIGTERM (a
 // host drains and stops its workers), then SIGKILL if one is still there

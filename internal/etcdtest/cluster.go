@@ -1,9 +1,12 @@
 package etcdtest
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -19,17 +22,17 @@ type Cluster struct {
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
-	var peers []string
-	for i := range n {
-		m := newMember(t, "m"+strconv.Itoa(i), nil)
-		c.Members = append(c.Members, m)
-		peers = append(peers, m.Name+"="+m.peerURL.String())
-	}
-	for _, m := range c.Members {
-		m.cluster = strings.Join(peers, ",")
-		m.launch()
-	}
 	t.Cleanup(c.Stop)
+	for attempt := 1; ; attempt++ {
+		err := c.launch(n)
+		if err == nil {
+			break
+		}
+		c.Stop()
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == startAttempts {
+			t.Fatalf("start etcd cluster: %v", err)
+		}
+	}
 	var wg sync.WaitGroup
 	for _, m := range c.Members {
 		wg.Go(func() {
@@ -48,6 +51,24 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		}
 	}
 	return c
+}
+
+// launch starts n members on fresh ports without waiting for them.
+func (c *Cluster) launch(n int) error {
+	c.Members = nil
+	var peers []string
+	for i := range n {
+		m := newMember(c.t, "m"+strconv.Itoa(i), nil)
+		c.Members = append(c.Members, m)
+		peers = append(peers, m.Name+"="+m.peerURL.String())
+	}
+	for _, m := range c.Members {
+		m.cluster = strings.Join(peers, ",")
+		if err := m.launch(); err != nil {
+			return fmt.Errorf("member %s: %w", m.Name, err)
+		}
+	}
+	return nil
 }
 
 // Endpoints lists every member's client endpoint.

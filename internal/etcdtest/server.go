@@ -1,12 +1,14 @@
 package etcdtest
 
 import (
-	"net"
+	"errors"
 	"net/url"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/poolctl/poolctl/internal/nettest"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 )
@@ -14,16 +16,13 @@ import (
 // readyTimeout is a failure guard for a member to join its cluster.
 const readyTimeout = 60 * time.Second
 
-// FreePort returns a loopback port that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// FreePort returns a loopback port that nothing listens on (see
+// nettest.FreePort).
+func FreePort(t testing.TB) int { t.Helper(); return nettest.FreePort(t) }
+
+// startAttempts bounds how often a member is started on fresh ports when
+// a port it was given was taken before it could listen.
+const startAttempts = 5
 
 // Member is one etcd member run in the test process.
 type Member struct {
@@ -47,9 +46,18 @@ func Start(t testing.TB) *Server { t.Helper(); return StartTLS(t, nil) }
 // StartTLS is Start serving clients over TLS when info is set.
 func StartTLS(t testing.TB, info *transport.TLSInfo) *Server {
 	t.Helper()
-	m := newMember(t, "test", info)
-	m.cluster = m.Name + "=" + m.peerURL.String()
-	m.launch()
+	var m *Member
+	for attempt := 1; ; attempt++ {
+		m = newMember(t, "test", info)
+		m.cluster = m.Name + "=" + m.peerURL.String()
+		err := m.launch()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == startAttempts {
+			t.Fatalf("start etcd member %s: %v", m.Name, err)
+		}
+	}
 	m.wait()
 	t.Cleanup(m.Stop)
 	return m
@@ -61,9 +69,7 @@ func newMember(t testing.TB, name string, info *transport.TLSInfo) *Member {
 }
 
 // launch starts the member without waiting for it to be ready.
-func (m *Member) launch() {
-	t := m.t
-	t.Helper()
+func (m *Member) launch() error {
 	cfg := embed.NewConfig()
 	cfg.Dir = m.dir
 	cfg.Name = m.Name
@@ -81,9 +87,10 @@ func (m *Member) launch() {
 	cfg.UnsafeNoFsync = true
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
-		t.Fatalf("start etcd member %s: %v", m.Name, err)
+		return err
 	}
 	m.e = e
+	return nil
 }
 
 // wait waits until the member serves (its cluster has a leader).
@@ -104,7 +111,9 @@ func (m *Member) Restart() {
 	if m.e != nil {
 		return
 	}
-	m.launch()
+	if err := m.launch(); err != nil {
+		m.t.Fatalf("restart etcd member %s: %v", m.Name, err)
+	}
 	m.wait()
 }
 

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/poolctl/poolctl/hostapi"
+	"github.com/poolctl/poolctl/internal/nettest"
 )
 
 var (
@@ -122,73 +122,9 @@ func newHostEnv(t *testing.T) *hostEnv {
 	return e
 }
 
-// Ports handed out by freePort in this process, so that two tests running
-// in parallel never get the same one.
-var (
-	portsMu sync.Mutex
-	ports   = map[int]bool{}
-)
-
 // freePort returns a loopback TCP port that nothing listens on, for a
-// listener the test or its host opens later. It is taken below the
-// kernel's ephemeral range (see ip_local_port_range) when that leaves room,
-// so that the client side of the tests' own connections (ephemeral ports)
-// cannot take it before the host listens on it, and it is never handed out
-// twice by one test process.
-func freePort(t *testing.T) int {
-	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	lo, hi := 10000, ephemeralLow()
-	for range 200 {
-		if hi-lo < 1000 {
-			break
-		}
-		p := lo + rand.IntN(hi-lo)
-		if ports[p] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		ports[p] = true
-		return p
-	}
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if !ports[p] {
-			ports[p] = true
-			return p
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
-// ephemeralLow is the first port of the kernel's ephemeral range (32768
-// when it cannot be read).
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 1 {
-		return 32768
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil {
-		return 32768
-	}
-	return n
-}
+// listener the test or its host opens later (see nettest.FreePort).
+func freePort(t *testing.T) int { t.Helper(); return nettest.FreePort(t) }
 
 // poolctl runs the tool against this host's store and socket.
 func (e *hostEnv) poolctl(args ...string) (stdout, stderr string, code int) {

@@ -1,5 +1,6 @@
-// Package nettest has network helpers for tests: listeners shaped like
-// the workers poolctl meets.
+// Package nettest has network helpers for tests: loopback ports that are
+// not taken before they are listened on, and listeners shaped like the
+// workers poolctl meets.
 package nettest
 
 import (

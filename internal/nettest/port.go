@@ -1,0 +1,89 @@
+package nettest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Ports handed out by FreePort in this process, so that two tests running
+// in parallel never get the same one.
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{}
+)
+
+// FreePort returns a loopback TCP port that nothing listens on, for a
+// listener the test (or a process it starts) opens later.
+//
+// A port that is free now can be taken before it is listened on. Two
+// things keep that rare: the port is drawn at random below the kernel's
+// ephemeral range (ip_local_port_range), so neither the client side of a
+// connection nor a listener on port 0 anywhere on the machine can take
+// it; and it is never handed out twice by one test process. Only another
+// test process drawing the same port at the same moment remains; a caller
+// that can start again on fresh ports (see etcdtest) does so.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	lo, hi := 10000, ephemeralLow()
+	for range 200 {
+		if hi-lo < 1000 {
+			break
+		}
+		p := lo + rand.IntN(hi-lo)
+		if ports[p] || !free(p) {
+			continue
+		}
+		ports[p] = true
+		return p
+	}
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !ports[p] {
+			ports[p] = true
+			return p
+		}
+	}
+	t.Fatal("no free loopback port")
+	return 0
+}
+
+// free reports whether 127.0.0.1:p can be listened on now.
+func free(p int) bool {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768
+// when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 1 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return n
+}
