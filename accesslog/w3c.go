@@ -30,7 +30,7 @@ func appendW3CHeader(b []byte, software string, started time.Time) []byte {
 
 // appendW3C appends e as one W3C line, newline included, with t as its time.
 func appendW3C(b []byte, e *Entry, t time.Time) []byte {
-	b = t.UTC().AppendFormat(b, "2006-01-02 15:04:05")
+	b = appendW3CTime(b, t)
 	b = append(b, ' ')
 	b = appendW3CValue(b, e.ServerIP)
 	b = append(b, ' ')
@@ -72,11 +72,45 @@ func appendW3CValue(b []byte, s string) []byte {
 	return appendW3CText(b, s, false)
 }
 
+// appendW3CTime appends t in UTC as "2006-01-02 15:04:05" (the date and
+// time fields), without the layout interpreter of time.AppendFormat.
+func appendW3CTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, "2006-01-02 15:04:05")
+	}
+	hour, minute, sec := t.Clock()
+	return append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), ' ',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+}
+
+// w3cPlain marks the bytes appendW3CText copies as they are: printable
+// ASCII other than space.
+var w3cPlain = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
 // appendW3CText appends s with the replacements of appendW3CValue, except
 // that spaces are kept when keepSpace is set (for directive values, which
-// run to the end of the line).
+// run to the end of the line). Runs of plain bytes are copied at once.
 func appendW3CText(b []byte, s string, keepSpace bool) []byte {
 	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && (w3cPlain[s[j]] || keepSpace && s[j] == ' ') {
+			j++
+		}
+		if j > i {
+			b = append(b, s[i:j]...)
+			if i = j; i == len(s) {
+				break
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < ' ' || c == 0x7f || c == ' ' && !keepSpace {

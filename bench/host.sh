@@ -10,8 +10,12 @@
 #    a self-signed P-256 certificate: the host's TLS binding against an
 #    nginx ssl server on the same backend) and, when the store knows
 #    processModel.listen, through the host to a pool whose worker listens
-#    on a unix socket. Front CPU per request: the host's (or nginx's
-#    worker's) user+system time from /proc divided by the requests served.
+#    on a unix socket. And nginx-worker: nginx to the host's own worker
+#    process (pool Bench's, at the address `list wp` gives: its uid and
+#    cgroups), the like-for-like comparison for the host row, where nginx
+#    and direct reach a hello started by this script. Front CPU per
+#    request: the host's (or nginx's worker's) user+system time from /proc
+#    divided by the requests served.
 # 2. Recycles under load: wrk on the host for $RECYCLE_DURATION while
 #    `poolctl recycle apppool Bench` runs every $RECYCLE_EVERY seconds;
 #    failed requests (non-2xx, socket errors) and p99 against a run without
@@ -40,11 +44,12 @@ COLD_PORT=$((BASE_PORT + 3))
 HOST_TLS_PORT=$((BASE_PORT + 4))
 NGINX_TLS_PORT=$((BASE_PORT + 5))
 UNIX_PORT=$((BASE_PORT + 6))
+NGINX_WORKER_PORT=$((BASE_PORT + 7))
 
 . bench/lib.sh
 need_tools host.sh nginx-light:nginx wrk:wrk curl:curl openssl:openssl
 
-ports_free host.sh "$BASE_PORT" $((BASE_PORT + 6))
+ports_free host.sh "$BASE_PORT" $((BASE_PORT + 7))
 
 bench_cleanup_extra() {
 	[ -f "$tmp/nginx/nginx.pid" ] && kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null || true
@@ -89,13 +94,6 @@ done
 host_pid=$!
 pids+=($host_pid)
 
-start_nginx "$tmp/nginx" "$HELLO_PORT" "$NGINX_PORT" "	server {
-		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
-		ssl_certificate $tmp/cert.pem;
-		ssl_certificate_key $tmp/key.pem;
-		location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
-	}"
-
 wait_200() { # URL: bounded wait until it answers 200
 	for _ in $(seq 1 300); do
 		if [ "$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$1")" = 200 ]; then return 0; fi
@@ -105,7 +103,24 @@ wait_200() { # URL: bounded wait until it answers 200
 	cat "$tmp/host.log" >&2
 	exit 1
 }
-for p in "$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT"; do wait_200 "http://127.0.0.1:$p/"; done
+# nginx-worker needs the address of pool Bench's worker.
+wait_200 "http://127.0.0.1:$HOST_PORT/"
+worker_addr=$(pc list wp /apppool.name:Bench /text:address | head -1)
+case $worker_addr in 127.0.0.1:[0-9]*) ;; *) echo "host.sh: no address for pool Bench's worker: '$worker_addr'" >&2; exit 1 ;; esac
+
+start_nginx "$tmp/nginx" "$HELLO_PORT" "$NGINX_PORT" "	upstream w { server $worker_addr; keepalive 64; }
+	server {
+		listen 127.0.0.1:$NGINX_WORKER_PORT;
+		location / { proxy_pass http://w; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
+	}
+	server {
+		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		ssl_certificate $tmp/cert.pem;
+		ssl_certificate_key $tmp/key.pem;
+		location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
+	}"
+
+for p in "$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT" "$NGINX_WORKER_PORT"; do wait_200 "http://127.0.0.1:$p/"; done
 for p in "$HOST_TLS_PORT" "$NGINX_TLS_PORT"; do wait_200 "https://127.0.0.1:$p/"; done
 [ "$with_unix" = 1 ] && wait_200 "http://127.0.0.1:$UNIX_PORT/"
 nginx_worker=$(pgrep -P "$(cat "$tmp/nginx/nginx.pid")" | head -1)
@@ -125,10 +140,10 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
 echo "1. throughput: wrk -t1 -c$CONNS -d$DURATION --latency (forward, then reverse order)" >&2
-names=(direct host nginx host-tls nginx-tls)
-ports=("$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT" "$HOST_TLS_PORT" "$NGINX_TLS_PORT")
-schemes=(http http http https https)
-fronts=("$hello_pid" "$host_pid" "$nginx_worker" "$host_pid" "$nginx_worker")
+names=(direct host nginx nginx-worker host-tls nginx-tls)
+ports=("$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT" "$NGINX_WORKER_PORT" "$HOST_TLS_PORT" "$NGINX_TLS_PORT")
+schemes=(http http http http https https)
+fronts=("$hello_pid" "$host_pid" "$nginx_worker" "$nginx_worker" "$host_pid" "$nginx_worker")
 if [ "$with_unix" = 1 ]; then
 	names+=(host-unix)
 	ports+=("$UNIX_PORT")
@@ -186,7 +201,7 @@ rss_load_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$host_pid/status")
 	echo
 	echo "## Throughput and latency (wrk -t1 -c$CONNS -d$DURATION, 100-byte answers; mean of 2 passes)"
 	echo
-	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). host-tls and nginx-tls are compared with each other (vs nginx: host-tls / nginx-tls); host-unix is the host to a worker on a unix socket."
+	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). host-tls and nginx-tls are compared with each other (vs nginx: host-tls / nginx-tls); host-unix is the host to a worker on a unix socket; nginx-worker is nginx to the host's own worker process (pool Bench's, its uid and cgroups), where nginx and direct reach a hello this script started."
 	echo
 	echo "| path | req/s | vs direct | vs nginx | p50 ms | p99 ms | front CPU us/req | failures |"
 	echo "|---|---|---|---|---|---|---|---|"

@@ -3,7 +3,9 @@ package forward
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -65,6 +67,7 @@ type conn struct {
 	stop  func() bool     // non-nil once the watch is armed
 	reads int             // reads made under watchDelay in this request
 	dl    bool            // a watchDelay read deadline may be set on nc
+	dlAt  time.Time       // when that deadline is
 
 	head respHead          // scratch for the response head parser
 	prev []field           // the previous response head, to reuse strings
@@ -109,16 +112,22 @@ func (c *conn) opened() {
 }
 
 // alive probes an idle connection without blocking: false when the peer has
-// closed it, reset it, or sent unsolicited bytes.
+// closed it, reset it, or sent unsolicited bytes. A watchDelay deadline
+// left from the last request stays in place for the next one (see
+// watchReader.read), unless it has expired: that fails the probe, and the
+// probe is made again without it.
 func (c *conn) alive() bool {
 	if c.raw == nil {
 		return true
 	}
-	// An expired deadline would fail the probe.
-	if c.clearDeadline() != nil {
-		return false
+	ok, err := probeAlive(c.raw, &c.probe)
+	if err != nil && c.dl && errors.Is(err, os.ErrDeadlineExceeded) {
+		if c.clearDeadline() != nil {
+			return false
+		}
+		ok, err = probeAlive(c.raw, &c.probe)
 	}
-	return probeAlive(c.raw, &c.probe)
+	return err == nil && ok
 }
 
 // watch starts a request: its client context is watched lazily. (Calling
@@ -180,12 +189,20 @@ func (r watchReader) read(p []byte) (int, error) {
 	if c.ctx != nil && c.stop == nil {
 		if c.reads < fastReads {
 			c.reads++
-			// The deadline is left in place after a successful read:
-			// the next fast read replaces it, and arm or a read
-			// without a watch clears it.
-			c.dl = true
-			if err := c.nc.SetReadDeadline(time.Now().Add(watchDelay)); err != nil {
-				return 0, err
+			// The deadline is left in place after a successful read,
+			// also while the connection is idle: the next fast read
+			// keeps it if at least half of watchDelay is left (requests
+			// that follow each other closely then change no timer),
+			// else sets it again; arm or a read without a watch clears
+			// it. The watch may so be armed after half of watchDelay
+			// rather than all of it: a client that goes away is still
+			// noticed within watchDelay.
+			now := time.Now()
+			if !c.dl || c.dlAt.Sub(now) < watchDelay/2 {
+				c.dl, c.dlAt = true, now.Add(watchDelay)
+				if err := c.nc.SetReadDeadline(c.dlAt); err != nil {
+					return 0, err
+				}
 			}
 			n, err := c.nc.Read(p)
 			if n > 0 || err == nil || !isTimeout(err) {

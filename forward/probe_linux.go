@@ -17,8 +17,10 @@ type probe struct {
 
 // probeAlive peeks one byte with MSG_PEEK|MSG_DONTWAIT: an idle keep-alive
 // connection must have nothing to read (EAGAIN). EOF, an error, or stray
-// bytes all mean the connection must not be used.
-func probeAlive(raw syscall.RawConn, p *probe) bool {
+// bytes all mean the connection must not be used (false). The error is
+// the connection's when the probe could not be made (an expired read
+// deadline: os.ErrDeadlineExceeded).
+func probeAlive(raw syscall.RawConn, p *probe) (bool, error) {
 	if p.fn == nil {
 		p.fn = func(fd uintptr) bool {
 			// A non-blocking call: the raw form skips the scheduler hand-off.
@@ -30,6 +32,8 @@ func probeAlive(raw syscall.RawConn, p *probe) bool {
 		}
 	}
 	p.ok = false
-	err := raw.Read(p.fn)
-	return err == nil && p.ok
+	if err := raw.Read(p.fn); err != nil {
+		return false, err
+	}
+	return p.ok, nil
 }

@@ -9,4 +9,4 @@ type probe struct{}
 
 // probeAlive has no cheap non-blocking peek here; it assumes the
 // connection is alive.
-func probeAlive(syscall.RawConn, *probe) bool { return true }
+func probeAlive(syscall.RawConn, *probe) (bool, error) { return true, nil }

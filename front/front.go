@@ -24,6 +24,7 @@ import (
 // Front is the HTTP front of the host.
 type Front struct {
 	pools  Pools
+	byKey  poolsByKey // pools, when it finds pools by lower-case name
 	logger *slog.Logger
 	routes atomic.Pointer[table]
 	reqID  atomic.Uint64
@@ -58,6 +59,7 @@ type listener struct {
 func New(pools Pools, logger *slog.Logger) *Front {
 	f := &Front{pools: pools, logger: logger, listeners: map[listenKey]*listener{}, refPrefix: newRefPrefix(),
 		Listen: func(network, addr string) (net.Listener, error) { return net.Listen(network, addr) }}
+	f.byKey, _ = pools.(poolsByKey)
 	f.routes.Store(&table{ports: map[listenKey]*portRoutes{}})
 	return f
 }

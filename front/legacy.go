@@ -21,6 +21,7 @@ import (
 // legacyRoute is the route of application a of site in Legacy mode.
 func legacyRoute(site string, a store.Application, logger *slog.Logger) appRoute {
 	r := appRoute{path: strings.ToLower(a.Path), pool: apppool.LegacyPool(site, &a)}
+	r.poolKey = strings.ToLower(r.pool)
 	if r.pool == "" {
 		r.low = lowHandler(site, a, logger.With("site", site, "app", a.Path))
 	}
@@ -44,7 +45,7 @@ func lowHandler(site string, a store.Application, logger *slog.Logger) http.Hand
 
 // serveLow serves a request of a Low application inside the host.
 func (f *Front) serveLow(w http.ResponseWriter, r *http.Request, site string, h http.Handler) {
-	r.Header.Set(worker.SiteHeader, site)
+	setSiteHeader(w, r, site)
 	h.ServeHTTP(w, r)
 }
 
@@ -80,7 +81,7 @@ func (f *Front) reroute(w http.ResponseWriter, r *http.Request, err error) bool 
 		f.serveLow(w, r, site.name, app.low)
 		return true
 	}
-	pool := f.findPool(app.pool)
+	pool := f.findPool(app)
 	if pool == nil {
 		return false
 	}

@@ -214,10 +214,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		var ip netip.Addr
-		if ap, perr := netip.ParseAddrPort(c.RemoteAddr().String()); perr == nil {
-			ip = ap.Addr().Unmap()
-		}
+		ip := addrPortOf(c.RemoteAddr()).Addr().Unmap()
 		if reason := l.f.conns.admit(ip, l.f.routes.Load().host); reason != "" {
 			l.f.conns.refuse(reason)
 			if tc, ok := c.(*net.TCPConn); ok {
@@ -226,8 +223,24 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		return &trackedConn{Conn: c, f: l.f, ip: ip}, nil
+		return newTrackedConn(c, l.f, ip), nil
 	}
+}
+
+// newTrackedConn tracks the admitted connection c from ip. Its addresses
+// are parsed and formatted here, once, for the requests it carries.
+func newTrackedConn(c net.Conn, f *Front, ip netip.Addr) *trackedConn {
+	tc := &trackedConn{Conn: c, f: f, ip: ip, local: addrPortOf(c.LocalAddr())}
+	if ra := c.RemoteAddr(); ra != nil {
+		tc.remote = ra.String()
+	}
+	if ip.IsValid() {
+		tc.clientIP = ip.String()
+	}
+	if tc.local.IsValid() {
+		tc.serverIP = tc.local.Addr().String()
+	}
+	return tc
 }
 
 // trackedConn is an admitted client connection: it is uncounted when it
@@ -238,11 +251,32 @@ type trackedConn struct {
 	ip   netip.Addr
 	once sync.Once
 
+	// Set when it is accepted, read-only after: its local address, its
+	// RemoteAddr as net/http gives it to requests, and the client's and
+	// the local IP as the access log writes them.
+	local              netip.AddrPort
+	remote             string
+	clientIP, serverIP string
+
 	mu     sync.Mutex
 	site   string      // the site it counts against (lower case)
-	idle   *time.Timer // running while the connection waits for a request head
+	idle   *time.Timer // the idle clock's timer: fires at due (see armIdle)
 	closed bool
+
+	// The idle clock, kept without a lock or a timer change per request
+	// (armIdle, disarmIdle, idleExpired); times are monoNow values.
+	busy      atomic.Bool  // a request head is complete: not idle
+	idleSince atomic.Int64 // when it last became new or idle
+	idleFor   atomic.Int64 // how long it may stay so (nanoseconds)
+	due       atomic.Int64 // when the timer fires next
+	rearms    atomic.Uint64
 }
+
+// monoEpoch is the origin of monoNow.
+var monoEpoch = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds since monoEpoch.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 
 // Close closes the connection and uncounts it once.
 func (c *trackedConn) Close() error {
@@ -266,31 +300,69 @@ func (c *trackedConn) SetLinger(sec int) error {
 	return nil
 }
 
-// armIdle starts (or restarts) the idle timer: the connection is closed if
-// no complete request head arrives within d.
+// armIdle starts an idle period (the connection is new, or has answered
+// a request): the connection is closed if no complete request head
+// arrives within d. The timer is not touched per request: it fires no
+// later than the end of the idle period (at due), and idleExpired then
+// closes the connection or sets it again for what is left. Only the first
+// period, and one that ends before the timer would fire (d shrank), set
+// the timer here.
 func (c *trackedConn) armIdle(d time.Duration) {
+	if d <= 0 {
+		c.disarmIdle() // no limit for this period
+		return
+	}
+	now := monoNow()
+	c.idleFor.Store(int64(d))
+	c.idleSince.Store(now)
+	c.busy.Store(false)
+	if c.idle != nil && c.due.Load() <= now+int64(d) {
+		return // the usual case: the timer fires in time
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || d <= 0 {
+	if c.closed {
 		return
 	}
 	if c.idle == nil {
-		c.idle = time.AfterFunc(d, func() {
-			c.f.conns.refuse(RefusedIdleTimeout)
-			_ = c.Close()
-		})
-		return
+		c.idle = time.AfterFunc(d, c.idleExpired)
+	} else {
+		c.idle.Reset(d)
+		c.rearms.Add(1)
 	}
-	c.idle.Reset(d)
+	c.due.Store(now + int64(d))
 }
 
-// disarmIdle stops the idle timer: a request is being served.
-func (c *trackedConn) disarmIdle() {
+// disarmIdle ends the idle period: a request is being served.
+func (c *trackedConn) disarmIdle() { c.busy.Store(true) }
+
+// idleExpired runs when the idle timer fires: it closes a connection
+// that has been idle for its whole period, and otherwise sets the timer
+// for the end of the period (or, while a request is served, one period
+// from now).
+func (c *trackedConn) idleExpired() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.idle != nil {
-		c.idle.Stop()
+	if c.closed {
+		c.mu.Unlock()
+		return
 	}
+	now := monoNow()
+	d := c.idleFor.Load()
+	next := now + d
+	if !c.busy.Load() {
+		end := c.idleSince.Load() + d
+		if end <= now {
+			c.mu.Unlock()
+			c.f.conns.refuse(RefusedIdleTimeout)
+			_ = c.Close()
+			return
+		}
+		next = end
+	}
+	c.due.Store(next)
+	c.idle.Reset(time.Duration(next - now))
+	c.rearms.Add(1)
+	c.mu.Unlock()
 }
 
 // tracked finds the trackedConn under c (through TLS).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/poolctl/poolctl/accesslog"
+	"github.com/poolctl/poolctl/apppool"
 )
 
 // exchange follows one request through the front: it wraps the response
@@ -20,8 +21,10 @@ type exchange struct {
 	id       uint64 // the request's id, also its error page reference
 	r        *http.Request
 	start    time.Time
-	local    netip.AddrPort // the connection's local address
-	status   int            // the final status written; 0 before
+	local    netip.AddrPort  // the connection's local address
+	conn     *trackedConn    // the client connection; nil when not tracked
+	req      apppool.Request // the request as its pool sees it (serve.go)
+	status   int             // the final status written; 0 before
 	bytes    int64
 	hijacked bool
 	aborted  bool // the response was cut off (http.ErrAbortHandler)
@@ -38,14 +41,31 @@ type exchange struct {
 }
 
 // newExchange starts following a request that arrived on the listener key.
+// The connection's addresses come from its tracked connection, which
+// parsed them once when it was accepted.
 func (f *Front) newExchange(w http.ResponseWriter, r *http.Request, key listenKey) *exchange {
 	x := &exchange{ResponseWriter: w, f: f, id: f.reqID.Add(1), r: r, start: time.Now(), key: key, table: f.routes.Load()}
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
-			x.local = ap
-		}
+	if tc, _ := r.Context().Value(connKey{}).(*trackedConn); tc != nil {
+		x.conn, x.local = tc, tc.local
+	} else if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		x.local = addrPortOf(la)
 	}
 	return x
+}
+
+// addrPortOf returns a connection address as a netip.AddrPort, IPv4
+// unmapped: a TCP address without formatting it, another kind parsed from
+// its String (the zero AddrPort when that is not "ip:port").
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }
 
 // WriteHeader records the final status (informational ones pass through).
@@ -114,11 +134,19 @@ func (f *Front) finish(x *exchange) {
 	if u, _, ok := x.r.BasicAuth(); ok {
 		e.Username = u
 	}
-	if ap, err := netip.ParseAddrPort(x.r.RemoteAddr); err == nil {
-		e.ClientIP = ap.Addr().Unmap().String()
+	if x.conn != nil && x.r.RemoteAddr == x.conn.remote {
+		// Formatted once per connection.
+		e.ClientIP, e.ServerIP = x.conn.clientIP, x.conn.serverIP
+	} else {
+		if ap, err := netip.ParseAddrPort(x.r.RemoteAddr); err == nil {
+			e.ClientIP = ap.Addr().Unmap().String()
+		}
+		if x.local.IsValid() {
+			e.ServerIP = x.local.Addr().Unmap().String()
+		}
 	}
 	if x.local.IsValid() {
-		e.ServerIP, e.ServerPort = x.local.Addr().Unmap().String(), int(x.local.Port())
+		e.ServerPort = int(x.local.Port())
 	}
 	switch {
 	case x.aborted, status == 0:

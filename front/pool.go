@@ -68,16 +68,30 @@ func PoolsOf(rt Runtime) Pools { return runtimePools{rt} }
 // runtimePools adapts a Runtime to Pools.
 type runtimePools struct{ rt Runtime }
 
-func (r runtimePools) FindPool(name string) Pool {
-	p := r.rt.Pool(name)
+func (r runtimePools) FindPool(name string) Pool { return r.findPoolKey(name) }
+
+// findPoolKey is FindPool for a lower-case name (the runtime's lookup
+// converts the name it is given to lower case: this one then costs no
+// allocation).
+func (r runtimePools) findPoolKey(key string) Pool {
+	p := r.rt.Pool(key)
 	if p == nil {
 		return nil
 	}
 	return appPool{p}
 }
 
-// findPool returns the pool called name, or nil.
-func (f *Front) findPool(name string) Pool { return f.pools.FindPool(name) }
+// poolsByKey is implemented by Pools that can find a pool by its
+// lower-case name, which the routes compute once (appRoute.poolKey).
+type poolsByKey interface{ findPoolKey(key string) Pool }
+
+// findPool returns the pool of the application route, or nil.
+func (f *Front) findPool(app *appRoute) Pool {
+	if f.byKey != nil {
+		return f.byKey.findPoolKey(app.poolKey)
+	}
+	return f.pools.FindPool(app.pool)
+}
 
 // appPool adapts *apppool.Pool to Pool.
 type appPool struct{ p *apppool.Pool }

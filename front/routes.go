@@ -52,15 +52,17 @@ type bindingRoute struct {
 type siteRoute struct {
 	name   string
 	key    string         // lower-case name, for the connection table
+	hdr    []string       // {name}, the value of the worker's site header (shared: never written to)
 	apps   []appRoute     // longest path first
 	log    *accesslog.Log // the site's access log; nil for none
 	limits siteLimits
 }
 
 type appRoute struct {
-	path string // lower case: "/", "/blog"
-	pool string
-	low  http.Handler // Legacy mode: a Low application, served in the host (legacy.go)
+	path    string // lower case: "/", "/blog"
+	pool    string
+	poolKey string       // lower-case pool, to find it without a conversion per request
+	low     http.Handler // Legacy mode: a Low application, served in the host (legacy.go)
 }
 
 // buildTable computes the routes of every started site. Bindings of one
@@ -80,13 +82,14 @@ func buildTable(cfg *store.Config, logger *slog.Logger) *table {
 		if s.ServerAutoStart != nil && !*s.ServerAutoStart {
 			continue
 		}
-		sr := &siteRoute{name: s.Name, key: siteKey(s.Name), limits: readSiteLimits(s)}
+		sr := &siteRoute{name: s.Name, key: siteKey(s.Name), hdr: []string{s.Name}, limits: readSiteLimits(s)}
 		for _, a := range s.Applications {
 			if cfg.LegacyIsolation() {
 				sr.apps = append(sr.apps, legacyRoute(s.Name, a, logger))
 				continue
 			}
-			sr.apps = append(sr.apps, appRoute{path: strings.ToLower(a.Path), pool: a.ApplicationPool})
+			sr.apps = append(sr.apps, appRoute{path: strings.ToLower(a.Path), pool: a.ApplicationPool,
+				poolKey: strings.ToLower(a.ApplicationPool)})
 		}
 		sort.Slice(sr.apps, func(i, j int) bool { return len(sr.apps[i].path) > len(sr.apps[j].path) })
 		for _, b := range s.Bindings {

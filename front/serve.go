@@ -45,7 +45,7 @@ func (f *Front) handler(key listenKey) http.Handler {
 			unavailable(w, http.StatusNotFound, "NotFound", fmt.Sprintf("site %q has no application for this path", site.name))
 			return
 		}
-		if tc, _ := r.Context().Value(connKey{}).(*trackedConn); tc != nil && !f.conns.enterSite(tc, site.key, site.limits.maxConns) {
+		if tc := x.conn; tc != nil && !f.conns.enterSite(tc, site.key, site.limits.maxConns) {
 			f.conns.refuse(RefusedSiteConnections)
 			w.Header().Set("Connection", "close")
 			w.Header().Set("Retry-After", "1")
@@ -57,7 +57,7 @@ func (f *Front) handler(key listenKey) http.Handler {
 			f.serveLow(w, r, site.name, app.low)
 			return
 		}
-		pool := f.findPool(app.pool)
+		pool := f.findPool(app)
 		if pool == nil {
 			if f.reroute(w, r, apppool.ErrNoPool) {
 				return
@@ -73,15 +73,18 @@ func (f *Front) handler(key listenKey) http.Handler {
 // serve runs the request on pool: one loop that acquires a worker,
 // forwards, and on a failure applies the one retry rule (retry.go).
 func (f *Front) serve(w http.ResponseWriter, r *http.Request, site string, pool Pool) {
-	start := time.Now()
-	id := f.reqID.Add(1)
+	var req *apppool.Request
 	if x, ok := w.(*exchange); ok {
-		start, id = x.start, x.id
+		// The exchange holds the pool's record of the request: no
+		// allocation, and its id and start time.
+		x.req = apppool.Request{ID: x.id, Method: r.Method, URL: requestURI(r), Client: r.RemoteAddr, Site: site, Start: x.start}
+		req = &x.req
+	} else {
+		req = &apppool.Request{ID: f.reqID.Add(1), Method: r.Method, URL: requestURI(r), Client: r.RemoteAddr, Site: site, Start: time.Now()}
 	}
-	req := &apppool.Request{ID: id, Method: r.Method, URL: r.URL.RequestURI(), Client: r.RemoteAddr, Site: site, Start: start}
 	// Tell the worker which site this is (the built-in worker needs it when
 	// several sites share an application path); never trust the client's.
-	r.Header.Set(worker.SiteHeader, site)
+	setSiteHeader(w, r, site)
 	tries := 0
 	reusedRetried := false // sent again once after a reused connection failed
 	for try := 1; ; try++ {
@@ -202,4 +205,41 @@ func clientGone(w http.ResponseWriter) {
 	if x, ok := w.(*exchange); ok {
 		x.reason = "ClientGone"
 	}
+}
+
+// setSiteHeader sets the worker's site header of r to site: the site
+// route's own one-element slice when the exchange has it (no allocation
+// per request; nothing writes to a request's header values in place), a
+// new one otherwise.
+func setSiteHeader(w http.ResponseWriter, r *http.Request, site string) {
+	if x, ok := w.(*exchange); ok && x.site != nil && x.site.name == site && len(x.site.hdr) == 1 {
+		r.Header[worker.SiteHeader] = x.site.hdr[:1:1]
+		return
+	}
+	r.Header.Set(worker.SiteHeader, site)
+}
+
+// requestURI is r.URL.RequestURI(), taken from the request line as
+// received when that is the same text (building it allocates when there
+// is a query).
+func requestURI(r *http.Request) string {
+	u := r.URL
+	if u.Opaque != "" || u.ForceQuery || r.RequestURI == "" {
+		return u.RequestURI()
+	}
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	raw := r.RequestURI
+	if u.RawQuery == "" {
+		if raw == p {
+			return raw
+		}
+		return p
+	}
+	if len(raw) == len(p)+1+len(u.RawQuery) && raw[:len(p)] == p && raw[len(p)] == '?' && raw[len(p)+1:] == u.RawQuery {
+		return raw
+	}
+	return u.RequestURI()
 }
