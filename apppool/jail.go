@@ -151,15 +151,14 @@ func (p *Pool) startWorker(spec proc.Spec, id int) (*proc.Process, error) {
 	}
 	p.jail.byPID[pr.Pid] = j
 	p.jail.mu.Unlock()
-	go p.reapJail(pr, j)
+	pr.OnDone(func() { p.reapJail(pr, j) }) // no goroutine per worker
 	return pr, nil
 }
 
-// reapJail waits until the worker has been reaped, then kills what is left
-// in its cgroup and removes the cgroup.
+// reapJail runs once the worker has been reaped (proc's OnDone): it kills
+// what is left in its cgroup and removes the cgroup, both bounded.
 func (p *Pool) reapJail(pr *proc.Process, j *jailed) {
 	defer close(j.done)
-	<-pr.Done()
 	n, err := j.g.Kill()
 	if n > 0 {
 		p.logger.Info("killed processes a stopped worker left behind", "pool", p.name, "pid", pr.Pid, "processes", n)

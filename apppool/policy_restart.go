@@ -13,9 +13,9 @@ import (
 // scheduleBetween and are owed per worker). Memory is sampled
 // separately (memoryTrigger).
 type restartPolicy struct {
-	requests uint64        // 0 = off
-	period   time.Duration // 0 = off
-	text     string        // the period as configured, for the reason
+	requests uint64         // 0 = off
+	period   time.Duration  // 0 = off
+	span     store.TimeSpan // the period as configured, formatted only for the reason
 }
 
 // restartPolicyOf reads the policy from resolved periodicRestart settings.
@@ -28,7 +28,7 @@ func restartPolicyOf(pr *store.PeriodicRestart) restartPolicy {
 		pol.requests = *pr.Requests
 	}
 	if pr.Time != nil {
-		pol.period, pol.text = pr.Time.Duration(), pr.Time.String()
+		pol.period, pol.span = pr.Time.Duration(), *pr.Time // formatted only when due: this runs every second
 	}
 	return pol
 }
@@ -43,7 +43,7 @@ func (pol restartPolicy) due(pid int, served uint64, started time.Time, schedule
 	case pol.requests > 0 && served >= pol.requests:
 		return events.RecycleRequests, fmt.Sprintf("worker %d served %d requests (recycling.periodicRestart.requests %d)", pid, served, pol.requests)
 	case pol.period > 0 && now.Sub(started) >= pol.period:
-		return events.RecycleTime, fmt.Sprintf("worker %d has run for %s (recycling.periodicRestart.time %s)", pid, now.Sub(started).Round(time.Second), pol.text)
+		return events.RecycleTime, fmt.Sprintf("worker %d has run for %s (recycling.periodicRestart.time %s)", pid, now.Sub(started).Round(time.Second), pol.span.String())
 	case scheduled != "":
 		return events.RecycleSchedule, fmt.Sprintf("worker %d reached the scheduled recycle time %s (recycling.periodicRestart.schedule)", pid, scheduled)
 	}

@@ -142,7 +142,7 @@ func (p *Pool) run() {
 		case r := <-p.health.results:
 			p.onPing(r) // health.go
 		case now := <-idleC:
-			p.tick(now)
+			onFreshStack(func() { p.tick(now) }) // freshstack.go
 		case <-p.done:
 			return
 		}

@@ -189,7 +189,7 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		w.target = forward.NewTarget("tcp", addr, forward.Options{})
 	}
 	p.events.Record(events.Event{ID: events.WorkerStarted, Pool: s.Name, PID: w.PID, Worker: strconv.Itoa(id), Reason: "worker ready at " + addr})
-	go p.watch(w)
+	pr.OnDone(func() { p.watch(w) }) // on proc's waiting goroutine: no goroutine per worker
 	return w, nil
 }
 
@@ -209,11 +209,11 @@ func rootPath(s *Settings) string {
 	return best
 }
 
-// watch waits for the worker to exit, takes it out of dispatch at once,
-// and tells the loop. An exit is expected once the pool took the worker
-// out of dispatch (draining, stopping, hung, orphaned).
+// watch runs once the worker has exited and been reaped (proc's OnDone,
+// before the worker's cgroup is removed): it takes the worker out of
+// dispatch at once and tells the loop. An exit is expected once the pool
+// took the worker out of dispatch (draining, stopping, hung, orphaned).
 func (p *Pool) watch(w *Worker) {
-	<-w.proc.Done()
 	p.mu.Lock()
 	p.removeActive(w)
 	expected := w.state == WorkerDraining || w.state == WorkerStopping || w.state == WorkerHung || w.state == WorkerOrphaned

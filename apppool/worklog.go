@@ -14,14 +14,17 @@ import (
 
 // workerLog is a pool's worker log, <LogDir>/<pool>.log: the standard
 // output and error of its workers and of its onStart/onRecycle actions.
-// Workers write into pipes; exec's copy goroutines feed them to Write,
-// which appends to a rotating logfile.File, so the file can rotate and be
-// reopened while the workers keep running.
+// Workers write into pipes; internal/proc's output hub (one goroutine for
+// every worker of the host) feeds them to Write, which appends to a
+// rotating logfile.File, so the file can rotate and be reopened while the
+// workers keep running. Write must not block for long: while it does, no
+// worker's output is copied.
 //
-// Write never fails: exec stops copying at the first error, and the
-// worker would then die of SIGPIPE on its next write. A write the file
-// refuses (disk full, directory removed) is dropped and logged once until
-// the file works again; the file retries its open on every write.
+// Write never fails: a copier that stopped at the first error (os/exec's
+// does, where the hub is not used) would have the worker die of SIGPIPE on
+// its next write. A write the file refuses (disk full, directory removed)
+// is dropped and logged once until the file works again; the file retries
+// its open on every write.
 type workerLog struct {
 	file   *logfile.File
 	pool   string

@@ -4,7 +4,8 @@
 // and probing a worker until it is ready.
 //
 // The package is Linux-only: it relies on process groups, the parent-death
-// signal (prctl PR_SET_PDEATHSIG), waitid(2) and the /proc file system.
+// signal (prctl PR_SET_PDEATHSIG), pidfds and waitid(2), and the /proc file
+// system.
 //
 // # Lifetime of a process group
 //
@@ -17,9 +18,9 @@
 // remains while the leader is still an unreaped zombie is what makes group
 // signals safe: the group id cannot be reused until the leader is reaped.
 //
-// The package reaps its own children with waitid(P_PID, pid). The rest of the
-// program must not reap with wait(-1) (as a subreaper would), or exit states
-// get lost.
+// The package reaps its own children (a pidfd or waitid(P_PID, pid) per
+// child). The rest of the program must not reap with wait(-1) (as a
+// subreaper would), or exit states get lost.
 package proc
 
 import (
@@ -31,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,23 +95,34 @@ type Process struct {
 	Started time.Time
 
 	cmd  *exec.Cmd
+	out  *childOutput // its output pipes (outputs.go)
 	done chan struct{}
 
 	mu     sync.Mutex
 	exited bool             // the leader has exited (it may not be reaped yet)
+	reaped bool             // done is closed (or about to be)
 	state  *os.ProcessState // set just before done is closed
+	onDone []func()         // run by wait once done is closed (OnDone)
 }
 
 // Start starts the process in a new process group with SIGKILL as its
-// parent-death signal. The fork happens on a goroutine locked to its OS
-// thread, which stays locked until the process is reaped, so the child dies
-// with the host even when the host is killed with SIGKILL (and never when a
-// Go runtime thread merely exits).
+// parent-death signal. The fork happens on the spawner's thread
+// (spawner.go), which lives as long as the host, so the child dies with the
+// host even when the host is killed with SIGKILL (and never when a Go
+// runtime thread merely exits).
 //
-// The same goroutine then waits for the process: when it exits, the rest of
-// its group is killed, it is reaped, its output is drained and [Process.Done]
-// is closed.
+// The process's pidfd is then watched by the hub (outhub.go), without a
+// goroutine of its own (where there is no hub: a goroutine parked on the
+// pidfd, pidfd.go; on kernels without pidfds, one in a blocking waitid):
+// when it exits, the rest of its group is killed, it is reaped, its output
+// is drained and [Process.Done] is closed, on a goroutine that ends there.
 func Start(spec Spec) (*Process, error) {
+	return start(spec, pidfdAvailable())
+}
+
+// start is Start; usePidfd false makes it wait in a blocking waitid, as on
+// kernels without pidfds.
+func start(spec Spec, usePidfd bool) (*Process, error) {
 	if spec.Path == "" {
 		return nil, errors.New("start process: empty path")
 	}
@@ -124,12 +135,10 @@ func Start(spec Spec) (*Process, error) {
 		env = []string{}
 	}
 	cmd := &exec.Cmd{
-		Path:   path,
-		Args:   append([]string{cmp.Or(spec.Arg0, spec.Path)}, spec.Args...),
-		Dir:    spec.Dir,
-		Env:    env,
-		Stdout: smallCopy(spec.Stdout), // copybuf.go: a 2 KB copy buffer, not 32 KB
-		Stderr: smallCopy(spec.Stderr),
+		Path: path,
+		Args: append([]string{cmp.Or(spec.Arg0, spec.Path)}, spec.Args...),
+		Dir:  spec.Dir,
+		Env:  env,
 		SysProcAttr: &syscall.SysProcAttr{
 			Setpgid:    true,
 			Pdeathsig:  syscall.SIGKILL,
@@ -141,35 +150,44 @@ func Start(spec Spec) (*Process, error) {
 	if spec.CgroupFD > 0 {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, spec.CgroupFD
 	}
-	p := &Process{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go p.run(started)
-	if err := <-started; err != nil {
+	out, err := wireOutput(spec.Stdout, spec.Stderr) // outputs.go
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
 	}
+	cmd.Stdout, cmd.Stderr = out.stdout, out.stderr
+	err = spawn(cmd)
+	out.started()
+	if err != nil {
+		out.abort()
+		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
+	}
+	p := &Process{Pid: cmd.Process.Pid, Started: time.Now(), cmd: cmd, out: out, done: make(chan struct{})}
+	// Nothing reaps the child before p.wait does, so its pid still names
+	// it here, if only as a zombie.
+	var pidfd *os.File
+	if usePidfd {
+		// Best: the hub watches its pidfd, and p.wait runs once it has
+		// exited (and then returns at once from its waitid).
+		if hub, err := theHub(); err == nil && hub.watchExit(p.Pid, func() { p.wait(nil) }) == nil {
+			return p, nil
+		}
+		pidfd, _ = openPidfd(p.Pid) // nil on failure: the blocking wait
+	}
+	go p.wait(pidfd)
 	return p, nil
 }
 
-// run forks the process and supervises it until it is reaped. It runs on its
-// own goroutine, locked to its OS thread for the whole life of the child:
-// the kernel delivers the parent-death signal when the forking thread exits,
-// and a locked thread is never handed to another goroutine (which might lock
-// it and exit, making the runtime retire it).
-func (p *Process) run(started chan<- error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-
-	if err := p.cmd.Start(); err != nil {
-		started <- err
-		return
-	}
-	p.Pid = p.cmd.Process.Pid
-	p.Started = time.Now()
-	started <- nil
-
+// wait supervises the process until it is reaped: it waits for the exit
+// on pidfd (or, when pidfd is nil, in a blocking waitid, which returns at
+// once when the hub saw the exit), kills what is left of the group, reaps
+// the leader and drains the output.
+func (p *Process) wait(pidfd *os.File) {
 	// Wait for the exit without reaping, so that the process group cannot
 	// be reused while its remains are killed.
-	werr := waitExited(p.Pid)
+	var werr error
+	if pidfd == nil || waitExitedPidfd(pidfd, p.Pid) != nil {
+		werr = waitExited(p.Pid) // returns at once if it has exited
+	}
 	p.mu.Lock()
 	p.exited = true
 	if werr == nil {
@@ -181,16 +199,42 @@ func (p *Process) run(started chan<- error) {
 
 	// Reap and drain the output. Wait's error is deliberately dropped: a
 	// non-zero exit is in the state, and an ErrWaitDelay only says that an
-	// escaped process held the pipes.
+	// escaped process held the pipes (of os/exec; the hub's are drained
+	// within the same limit).
 	_ = p.cmd.Wait()
+	p.out.drain(ioDrainLimit)
 
 	p.mu.Lock()
 	p.state = p.cmd.ProcessState
+	p.reaped = true
+	after := p.onDone
+	p.onDone = nil
 	p.mu.Unlock()
 	close(p.done)
+	for i := len(after) - 1; i >= 0; i-- {
+		after[i]()
+	}
 }
 
-// waitExited blocks until the child pid has exited, leaving it a zombie.
+// OnDone has f called once the process has been reaped, after Done is
+// closed, on the goroutine that waited for it: the caller needs no
+// goroutine of its own to wait for the exit. Functions run one after the
+// other, the one registered last first (as deferred calls do), so each
+// must return promptly; a function registered after the process was
+// reaped runs at once on a goroutine of its own.
+func (p *Process) OnDone(f func()) {
+	p.mu.Lock()
+	if !p.reaped {
+		p.onDone = append(p.onDone, f)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	go f()
+}
+
+// waitExited blocks until the child pid has exited, leaving it a zombie. It
+// holds an OS thread while it waits: the fallback of waitExitedPidfd.
 func waitExited(pid int) error {
 	var info unix.Siginfo
 	for range maxEINTR {
