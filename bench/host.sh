@@ -45,11 +45,12 @@ HOST_TLS_PORT=$((BASE_PORT + 4))
 NGINX_TLS_PORT=$((BASE_PORT + 5))
 UNIX_PORT=$((BASE_PORT + 6))
 NGINX_WORKER_PORT=$((BASE_PORT + 7))
+APP_PORT=$((BASE_PORT + 8))
 
 . bench/lib.sh
 need_tools host.sh nginx-light:nginx wrk:wrk curl:curl openssl:openssl
 
-ports_free host.sh "$BASE_PORT" $((BASE_PORT + 7))
+ports_free host.sh "$BASE_PORT" $((BASE_PORT + 8))
 
 bench_cleanup_extra() {
 	[ -f "$tmp/nginx/nginx.pid" ] && kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null || true
@@ -58,6 +59,7 @@ bench_workdir
 
 go build -o "$tmp/poolctl" .
 go build -o "$tmp/hello" ./bench/hello
+go build -o "$tmp/appstart" ./bench/appstart
 chmod 0755 "$tmp" # workers run as their pool's own uid: they must reach hello
 export POOLCTL_CONFIG="$tmp/etc/applicationHost.toml" POOLCTL_SOCKET="$tmp/host.sock"
 pc() { "$tmp/poolctl" "$@"; }
@@ -189,6 +191,13 @@ for _ in $(seq 1 "$COLD_RUNS"); do
 	pc stop apppool Cold >/dev/null
 done
 cold_median=$(sort -n "$tmp/cold" | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m * 1000}')
+# The same application started by hand, no poolctl: exec to its first 200.
+: >"$tmp/appstart"
+for _ in $(seq 1 "$COLD_RUNS"); do
+	"$tmp/appstart" -port "$APP_PORT" -- /bin/sh -c "exec $tmp/hello -addr 127.0.0.1:\$PORT" >>"$tmp/appstart"
+done
+app_median=$(sort -n "$tmp/appstart" | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m}')
+echo "  cold start median ${cold_median} ms; the application alone ${app_median} ms" >&2
 
 echo "4. host memory with 100 pools" >&2
 [ "$(pc list apppool /text:name | wc -l)" = 100 ] || { echo "host.sh: expected 100 pools" >&2; exit 1; }
@@ -223,7 +232,7 @@ rss_load_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$host_pid/status")
 	echo
 	echo "## Cold start"
 	echo
-	echo "Median time from \`poolctl start apppool\` returning to the first byte of the first request (the worker starts on demand): **${cold_median} ms** over $COLD_RUNS runs."
+	echo "Median time from \`poolctl start apppool\` returning to the first byte of the first request (the worker starts on demand): **${cold_median} ms** over $COLD_RUNS runs. The same application started by hand (\`bench/appstart\`: exec to its first 200, no poolctl): **${app_median} ms**; poolctl's part is the difference."
 	echo
 	echo "## Host memory"
 	echo

@@ -16,6 +16,7 @@ import (
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/internal/etcdstore"
 	"github.com/poolctl/poolctl/internal/farm"
+	"github.com/poolctl/poolctl/internal/proc"
 	"github.com/poolctl/poolctl/metrics"
 	"github.com/poolctl/poolctl/store"
 )
@@ -25,7 +26,7 @@ func hostCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "host",
 		Usage:           "Run the host in the foreground: HTTP front, pools and workers",
-		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--metrics ADDR] [--service-user USER] [--worker-group GROUP] [--sample-interval D] [--event-log-max-size SIZE] [--event-log-max-age D] [--event-log-keep N] [--worker-log-max-size SIZE] [--worker-log-max-age D] [--worker-log-keep N] [--listen-address IP] [--host-name NAME] [--lease-ttl D]",
+		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--metrics ADDR] [--service-user USER] [--worker-group GROUP] [--sample-interval D] [--event-log-max-size SIZE] [--event-log-max-age D] [--event-log-keep N] [--worker-log-max-size SIZE] [--worker-log-max-age D] [--worker-log-keep N] [--listen-address IP] [--worker-ports LOW-HIGH] [--host-name NAME] [--lease-ttl D]",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "runtime files: worker logs, events (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
@@ -42,6 +43,7 @@ func hostCommand() *cli.Command {
 			&cli.DurationFlag{Name: "sample-interval", Value: apppool.DefaultSampleInterval, EnvVars: []string{"POOLCTL_SAMPLE_INTERVAL"}, Usage: "how often worker memory is sampled from /proc for the memory recycling triggers (10ms to 1h)"},
 			&cli.StringFlag{Name: "service-user", EnvVars: []string{"POOLCTL_SERVICE_USER"}, Usage: "account NetworkService and LocalService workers run as (default nobody)"},
 			&cli.StringFlag{Name: "listen-address", EnvVars: []string{"POOLCTL_LISTEN_ADDRESS"}, Usage: "the address the * of bindings listens on, one IP of this machine (multi-homed servers; 127.0.0.2, 127.0.0.3 ... for a test farm on one machine); default every address"},
+			&cli.StringFlag{Name: "worker-ports", EnvVars: []string{"POOLCTL_WORKER_PORTS"}, Usage: "take workers' loopback ports ($PORT) from LOW-HIGH (e.g. 20000-20999; reserve it with sysctl net.ipv4.ip_local_reserved_ports) instead of the kernel's ephemeral range; default the kernel's choice"},
 			&cli.StringFlag{Name: "host-name", EnvVars: []string{"POOLCTL_HOST_NAME"}, Usage: "with --config etcd://...: this host's name in the farm (default the machine's hostname)"},
 			&cli.DurationFlag{Name: "lease-ttl", Value: 10 * time.Second, EnvVars: []string{"POOLCTL_LEASE_TTL"}, Usage: "with --config etcd://...: how long after the host stops renewing its lease (crash, lost network) the farm sees it Gone (2s to 5m)"},
 			&cli.StringFlag{Name: "worker-group", EnvVars: []string{"POOLCTL_WORKER_GROUP"}, Usage: "supplementary group every worker gets unless its pool sets manualGroupMembership (the IIS_IUSRS analogue; default none)"},
@@ -62,6 +64,12 @@ func hostCommand() *cli.Command {
 			if a := c.String("listen-address"); a != "" {
 				if listen, err = host.CheckListenAddress(a); err != nil {
 					return fmt.Errorf("%w: %w", ErrUsage, err)
+				}
+			}
+			var workerPorts proc.PortRange
+			if s := c.String("worker-ports"); s != "" {
+				if workerPorts, err = proc.ParsePortRange(s); err != nil {
+					return usagef("bad --worker-ports %v", err)
 				}
 			}
 			eventLog, err := eventLogOptions(c)
@@ -105,6 +113,7 @@ func hostCommand() *cli.Command {
 			}
 			opts.WorkerLog = workerLog
 			opts.ListenAddress = listen
+			opts.WorkerPorts = workerPorts
 			if farmOpts != nil {
 				defer farmOpts.Backend.Close()
 				opts.Farm = farmOpts

@@ -23,6 +23,7 @@ import (
 	"github.com/poolctl/poolctl/front"
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/internal/logfile"
+	"github.com/poolctl/poolctl/internal/proc"
 	"github.com/poolctl/poolctl/metrics"
 	"github.com/poolctl/poolctl/store"
 )
@@ -54,6 +55,9 @@ type Options struct {
 	// (--listen-address, checked with CheckListenAddress); "" for every
 	// address.
 	ListenAddress string
+	// WorkerPorts is the range workers take their $PORT from
+	// (--worker-ports); the zero range leaves the choice to the kernel.
+	WorkerPorts proc.PortRange
 	// Farm, when set, makes the host follow the store in etcd (farm.go)
 	// instead of the file at StorePath.
 	Farm *FarmOptions
@@ -123,7 +127,8 @@ func Run(ctx context.Context, opts Options) error {
 
 func start(ctx context.Context, opts Options) (*Host, error) {
 	logger := opts.Logger
-	st, fh, cfg, err := openStore(ctx, opts) // farm_start.go
+	applyWorkerPorts(opts.WorkerPorts, logger) // worker_ports.go
+	st, fh, cfg, err := openStore(ctx, opts)   // farm_start.go
 	if err != nil {
 		return nil, err
 	}

@@ -410,7 +410,8 @@ func waitStopped(t *testing.T, pid int) {
 // environment and its output in the host log, and does not wait for it.
 func (e *hostEnv) spawnHost(env []string, hostFlags ...string) {
 	e.t.Helper()
-	args := append([]string{"--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug"}, hostFlags...)
+	args := append([]string{"--config", e.store, "--socket", e.socket, "host", "--state-dir", e.state, "--log-level", "debug",
+		"--worker-ports", nettest.WorkerPorts()}, hostFlags...)
 	cmd := exec.Command(e.bin, args...)
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)

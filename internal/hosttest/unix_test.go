@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -178,4 +179,54 @@ func TestUnixSocketSwitchLive(t *testing.T) {
 		t.Errorf("%d config-change recycles (5080), want 2", n)
 	}
 	e.waitSockets("S")
+}
+
+// TestWorkerPortsRange: with --worker-ports, every worker's $PORT comes
+// from the range, and a recycle takes another port of it while the old
+// worker still holds its own.
+func TestWorkerPortsRange(t *testing.T) {
+	t.Parallel()
+	e := newHostEnv(t)
+	lo := 20000 + 100*(e.port%90) // a narrow range of the tests' worker ports
+	hi := lo + 9
+	e.addTestPool("R", "/", "/processModel.maxProcesses:2", "/startMode:AlwaysRunning")
+	e.launchHost("--worker-ports", fmt.Sprintf("%d-%d", lo, hi))
+	e.warmUp("R", 2)
+	ports := func() []int {
+		var ps []int
+		for _, a := range strings.Fields(e.run("list", "wp", "/apppool.name:R", "/text:address")) {
+			var p int
+			if _, err := fmt.Sscanf(a, "127.0.0.1:%d", &p); err != nil {
+				t.Fatalf("worker address %q: %v", a, err)
+			}
+			ps = append(ps, p)
+		}
+		return ps
+	}
+	check := func(when string) {
+		for _, p := range ports() {
+			if p < lo || p > hi {
+				t.Errorf("%s: a worker listens on port %d, outside --worker-ports %d-%d", when, p, lo, hi)
+			}
+		}
+	}
+	check("at start")
+	old := e.workers("R")
+	e.run("recycle", "apppool", "R")
+	waitFor(t, 30*time.Second, "both workers replaced", func() error {
+		now := e.workers("R")
+		for _, p := range now {
+			if slices.Contains(old, p) {
+				return fmt.Errorf("workers %v, old %v", now, old)
+			}
+		}
+		if len(now) != 2 {
+			return fmt.Errorf("workers %v", now)
+		}
+		return nil
+	})
+	check("after a recycle")
+	if code, _, _ := e.get("/"); code != 200 {
+		t.Errorf("GET / after the recycle = %d", code)
+	}
 }

@@ -11,6 +11,22 @@ import (
 	"testing"
 )
 
+// The tests' ports: FreePort draws from [testPortsLo, workerPortsLo), and
+// the hosts the tests start give their workers ports from workerPortsLo up
+// to the kernel's ephemeral range (WorkerPorts), so that neither the
+// client side of the tests' many connections nor a test's own listener
+// can take a port a host reserved for a worker before the worker binds it.
+const (
+	testPortsLo   = 10000
+	workerPortsLo = 20000
+)
+
+// WorkerPorts is the --worker-ports range for hosts started by tests:
+// from 20000 to just below the kernel's ephemeral range.
+func WorkerPorts() string {
+	return fmt.Sprintf("%d-%d", workerPortsLo, max(ephemeralLow()-1, workerPortsLo+999))
+}
+
 // Ports handed out by FreePort in this process, so that two tests running
 // in parallel never get the same one.
 var (
@@ -27,12 +43,13 @@ var (
 // connection nor a listener on port 0 anywhere on the machine can take
 // it; and it is never handed out twice by one test process. Only another
 // test process drawing the same port at the same moment remains; a caller
-// that can start again on fresh ports (see etcdtest) does so.
+// that can start again on fresh ports (see etcdtest) does so. The range
+// leaves the ports of WorkerPorts to the hosts' workers.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	portsMu.Lock()
 	defer portsMu.Unlock()
-	lo, hi := 10000, ephemeralLow()
+	lo, hi := testPortsLo, min(workerPortsLo, ephemeralLow())
 	for range 200 {
 		if hi-lo < 1000 {
 			break

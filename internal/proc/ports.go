@@ -3,6 +3,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
@@ -25,10 +26,22 @@ var ErrNoPort = errors.New("no free loopback port")
 // Only processes of this host are kept apart this way; another program on
 // the machine may still bind a port between its release by [Ports.Reserve]
 // and the worker's bind, which is why readiness also proves that the
-// listener belongs to the worker ([Process.WaitReady]).
+// listener belongs to the worker ([Process.WaitReady]). With a range set
+// ([Ports.SetRange]) ports come from that range instead of the kernel's
+// ephemeral one, where any outgoing connection of the machine may take a
+// reserved port before the worker binds it.
 type Ports struct {
 	mu   sync.Mutex
 	held map[int]bool
+	span PortRange
+}
+
+// SetRange makes the ports handed out from now on come from r (the zero
+// range: the kernel's choice).
+func (ps *Ports) SetRange(r PortRange) {
+	ps.mu.Lock()
+	ps.span = r
+	ps.mu.Unlock()
 }
 
 // HostPorts is the allocator of this process: every pool of a host takes
@@ -67,8 +80,15 @@ func (ps *Ports) Reserve() (*Lease, error) {
 // inherits the socket (see [Lease.File]).
 func (ps *Ports) Listen() (*Lease, error) { return ps.pick() }
 
-// pick binds 127.0.0.1:0 until the kernel offers a port that is not leased.
+// pick binds a port that is not leased: one of the range when one is set,
+// else 127.0.0.1:0 until the kernel offers one.
 func (ps *Ports) pick() (*Lease, error) {
+	ps.mu.Lock()
+	span := ps.span
+	ps.mu.Unlock()
+	if !span.IsZero() {
+		return ps.pickIn(span)
+	}
 	var rejected []net.Listener
 	defer func() {
 		for _, ln := range rejected {
@@ -97,6 +117,58 @@ func (ps *Ports) pick() (*Lease, error) {
 		return &Lease{Port: port, Listener: ln, ports: ps}, nil
 	}
 	return nil, fmt.Errorf("%w: the kernel offered %d ports that workers still hold", ErrNoPort, maxPortTries)
+}
+
+// pickIn binds a port of span that is not leased: random ones first (two
+// hosts, or a host and its previous run, rarely meet), then, so that a
+// nearly full range is still used to its last port, every port in order
+// from a random start.
+func (ps *Ports) pickIn(span PortRange) (*Lease, error) {
+	try := func(port int) *Lease {
+		if !ps.claim(port) {
+			return nil
+		}
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			ps.unclaim(port) // something else listens there
+			return nil
+		}
+		return &Lease{Port: port, Listener: ln, ports: ps}
+	}
+	n := span.Size()
+	for range min(maxPortTries, n) {
+		if l := try(span.Lo + rand.IntN(n)); l != nil {
+			return l, nil
+		}
+	}
+	start := rand.IntN(n)
+	for i := range n {
+		if l := try(span.Lo + (start+i)%n); l != nil {
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: every port of --worker-ports %s is in use", ErrNoPort, span)
+}
+
+// claim leases port if it is not leased.
+func (ps *Ports) claim(port int) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.held[port] {
+		return false
+	}
+	if ps.held == nil {
+		ps.held = map[int]bool{}
+	}
+	ps.held[port] = true
+	return true
+}
+
+// unclaim gives back a port claim took.
+func (ps *Ports) unclaim(port int) {
+	ps.mu.Lock()
+	delete(ps.held, port)
+	ps.mu.Unlock()
 }
 
 // Held reports whether port is leased.
