@@ -109,7 +109,7 @@ cleanup_host() {
 }
 trap cleanup_host EXIT
 if [ -n "$host_sizes" ]; then
-	(cd "$root" && go build -o "$out/hello" ./bench/hello)
+	(cd "$root" && go build -o "$out/hello" ./bench/hello && go build -o "$out/sockprobe" ./bench/sockprobe)
 fi
 for n in $host_sizes; do
 	hostdir=$out/host/$n
@@ -121,7 +121,12 @@ for n in $host_sizes; do
 	"$bin" set site "Default Web Site" "/bindings:http/127.0.0.1:${HOST_PORT:-19290}:" >/dev/null
 	"$bin" set config /section:applicationPoolDefaults /startMode:AlwaysRunning \
 		"/processModel.command:/bin/sh -c 'exec $out/hello -addr 127.0.0.1:\$PORT'" /processModel.pingPath:tcp: >/dev/null
+	# The socket's first answer, two ways: a raw probe (bench/sockprobe:
+	# GET /v1/status every millisecond, no poolctl process, no store load),
+	# started before the host; and the first `poolctl list` that answers.
 	t0=$(date +%s%N)
+	"$out/sockprobe" -socket "$POOLCTL_SOCKET" -since "$t0" -timeout 60s >"$hostdir/probe.txt" 2>"$hostdir/probe.err" &
+	probe_pid=$!
 	"$bin" host --state-dir "$hostdir/state" >"$hostdir/host.log" 2>&1 &
 	host_pid=$!
 	ready=""
@@ -131,6 +136,8 @@ for n in $host_sizes; do
 			break
 		fi
 	done
+	wait "$probe_pid" || true
+	probe=$(cat "$hostdir/probe.txt" 2>/dev/null)
 	all_up=""
 	for _ in $(seq 1 600); do # bounded: 60 s
 		if [ "$("$bin" list wp /text:wp.name 2>/dev/null | wc -l)" -ge "$n" ]; then
@@ -171,7 +178,7 @@ for n in $host_sizes; do
 		sup_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$(cat "$hostdir/supervisord.pid")/status")
 		cleanup_host
 	fi
-	echo "$n ${ready:-none} ${all_up:-none} $rss ${sup_rss:-none}" >>"$out/host-figures.txt"
+	echo "$n ${probe:-none} ${ready:-none} ${all_up:-none} $rss ${sup_rss:-none}" >>"$out/host-figures.txt"
 	unset POOLCTL_CONFIG
 	export POOLCTL_SOCKET=$out/no-host.sock
 done
@@ -229,11 +236,11 @@ if host_rows:
         ms = [median_ms(name, n)[0] for n in hs]
         print(f"| {label} | " + " | ".join(f"{m:.1f}" for m in ms) + f" | {ms[-1] / ms[0]:.2f} |")
     print()
-    print("| pools | control socket answers after (ms) | every worker serving after (ms) | host RSS (MiB) | supervisord RSS (MiB) |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| pools | control socket answers after (ms, raw probe) | first `poolctl list` answers after (ms) | every worker serving after (ms) | host RSS (MiB) | supervisord RSS (MiB) |")
+    print("|---:|---:|---:|---:|---:|---:|")
     for r in host_rows:
-        sup = f"{int(r[4]) / 1024:.1f}" if r[4] != "none" else "not installed"
-        print(f"| {int(r[0]):,} | {r[1]} | {r[2]} | {int(r[3]) / 1024:.1f} | {sup} |")
+        sup = f"{int(r[5]) / 1024:.1f}" if r[5] != "none" else "not installed"
+        print(f"| {int(r[0]):,} | {r[1]} | {r[2]} | {r[3]} | {int(r[4]) / 1024:.1f} | {sup} |")
     print()
 print("Runs per cell: " + ", ".join(f"{n:,} pools: {median_ms('set', n)[1]}" for n in sizes) + ".")
 print(f"Load average (1, 5, 15 min) before the run: {os.environ['LOAD_BEFORE']}; after: {os.environ['LOAD_AFTER']}.")

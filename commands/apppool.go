@@ -69,12 +69,12 @@ func apppoolView() *view {
 		prop{key: "workers", header: "WORKERS", get: func(o any) any {
 			// Running workers, from the host; "-" when no host runs.
 			if rt := o.(*poolObj).rt; rt != nil {
-				return strconv.Itoa(len(rt.Workers))
+				return strconv.Itoa(rt.WorkerTotal())
 			}
 			return "-"
 		}, json: func(o any) any {
 			if rt := o.(*poolObj).rt; rt != nil {
-				return len(rt.Workers)
+				return rt.WorkerTotal()
 			}
 			return nil
 		}},

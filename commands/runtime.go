@@ -69,10 +69,11 @@ func reportReconcile(ctx context.Context, e *env) {
 
 // poolRuntime returns the host's view of the pool with the name (every
 // pool for "") by lower-case name, or nil when no host runs. The workers
-// are not sampled from /proc: list apppool shows no memory or CPU column.
+// are counted, not listed nor sampled from /proc: list apppool shows their
+// number alone (PoolStatus.WorkerTotal).
 func poolRuntime(e *env, name string) (map[string]hostapi.PoolStatus, error) {
 	pools, up, err := hostCall(e, func(ctx context.Context) ([]hostapi.PoolStatus, error) {
-		return e.host.PoolsOf(ctx, name, false)
+		return e.host.PoolCounts(ctx, name)
 	})
 	if err != nil || !up {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 type poolFilter struct {
 	name   string
 	sample bool
+	count  bool // each pool's worker count, not its workers (hostapi.QueryWorkers)
 }
 
 // readFilter reads the filter from the query: key names the pool
@@ -21,7 +22,8 @@ type poolFilter struct {
 // turns sampling off.
 func readFilter(r *http.Request, key string) poolFilter {
 	q := r.URL.Query()
-	return poolFilter{name: q.Get(key), sample: q.Get(hostapi.QuerySample) != "false"}
+	return poolFilter{name: q.Get(key), sample: q.Get(hostapi.QuerySample) != "false",
+		count: q.Get(hostapi.QueryWorkers) == hostapi.WorkersCount}
 }
 
 // pools keeps the pools the filter names.
@@ -45,6 +47,15 @@ func (f poolFilter) status(p *apppool.Pool) hostapi.PoolStatus {
 	return p.StatusUnsampled()
 }
 
+// shape gives a pool's answer the form the filter asks for: the count of
+// its workers in place of the list when count.
+func (f poolFilter) shape(st hostapi.PoolStatus) hostapi.PoolStatus {
+	if f.count {
+		st.WorkerCount, st.Workers = len(st.Workers), nil
+	}
+	return st
+}
+
 // poolStatuses is the runtime state of the store's pools the filter names;
 // in Legacy mode each says Inactive and why (as Manager.PoolStatuses).
 func (h *Host) poolStatuses(f poolFilter) []hostapi.PoolStatus {
@@ -55,7 +66,7 @@ func (h *Host) poolStatuses(f poolFilter) []hostapi.PoolStatus {
 		if legacy {
 			st.State, st.Reason = apppool.InactiveState, apppool.InactiveReason
 		}
-		out = append(out, st)
+		out = append(out, f.shape(st))
 	}
 	return out
 }

@@ -17,6 +17,7 @@ type pipeline struct {
 	apply func(ctx context.Context) (version string, err error)
 
 	wake chan struct{} // a request waits (capacity 1: requests coalesce)
+	excl chan func()   // work run between applies (exclusive, runtime_verbs.go)
 
 	mu         sync.Mutex
 	next       *outcome // the apply the next request is served by
@@ -36,7 +37,7 @@ type outcome struct {
 }
 
 func newPipeline(apply func(context.Context) (string, error)) *pipeline {
-	return &pipeline{apply: apply, wake: make(chan struct{}, 1), next: &outcome{done: make(chan struct{})}, started: time.Now()}
+	return &pipeline{apply: apply, wake: make(chan struct{}, 1), excl: make(chan func()), next: &outcome{done: make(chan struct{})}, started: time.Now()}
 }
 
 // request enqueues a reconcile and returns the outcome that will serve it:
@@ -68,6 +69,9 @@ func (q *pipeline) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case f := <-q.excl:
+			f()
+			continue
 		case <-q.wake:
 		}
 		q.mu.Lock()
@@ -106,4 +110,19 @@ func (q *pipeline) status() pipelineStatus {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return pipelineStatus{applied: q.applied, generation: q.generation, pending: q.queued || q.running || q.generation == 0, started: q.started}
+}
+
+// exclusive runs fn on the pipeline's goroutine between two applies: no
+// apply runs while fn does, and every apply after it loads the store after
+// fn's writes. fn must not wait long (it holds every apply back). It
+// returns ctx's error, fn not run, when ctx ends before fn could start.
+func (q *pipeline) exclusive(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case q.excl <- func() { defer close(done); fn() }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done
+	return nil
 }

@@ -76,6 +76,13 @@ const (
 	// (private and virtual memory, CPU time: 0) for callers that show none
 	// of them.
 	QuerySample = "sample"
+	// QueryWorkers "count" makes GET /v1/apppools answer each pool's
+	// WorkerCount instead of its list of workers, for callers that show
+	// the number alone (list apppool). A host that predates it sends the
+	// list, which PoolStatus.WorkerTotal counts the same.
+	QueryWorkers = "workers"
+	// WorkersCount is QueryWorkers' value.
+	WorkersCount = "count"
 )
 
 // readPath returns path with the query of a pool filter and sampling.
@@ -98,6 +105,15 @@ func readPath(path, key, pool string, sample bool) string {
 func (c *Client) PoolsOf(ctx context.Context, name string, sample bool) ([]PoolStatus, error) {
 	var out []PoolStatus
 	return out, c.Do(ctx, http.MethodGet, readPath("/v1/apppools", QueryName, name, sample), nil, &out)
+}
+
+// PoolCounts returns what PoolsOf returns without sampling, with each
+// pool's worker count in place of its workers (PoolStatus.WorkerTotal):
+// an answer that stays small with many pools.
+func (c *Client) PoolCounts(ctx context.Context, name string) ([]PoolStatus, error) {
+	var out []PoolStatus
+	path := readPath("/v1/apppools", QueryName, name, false) + "&" + QueryWorkers + "=" + WorkersCount
+	return out, c.Do(ctx, http.MethodGet, path, nil, &out)
 }
 
 // WorkersOf returns the worker processes of one pool ("": every pool),

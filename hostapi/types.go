@@ -15,7 +15,14 @@ type PoolStatus struct {
 	Queue    int            `json:"queue"`            // requests waiting for a worker
 	Served   uint64         `json:"served"`           // requests served since the host started
 	Workers  []WorkerStatus `json:"workers"`
+	// WorkerCount is how many workers the pool has when the caller asked
+	// for the count alone (QueryWorkers): Workers is then empty.
+	WorkerCount int `json:"workerCount,omitempty"`
 }
+
+// WorkerTotal is the number of the pool's workers, from either answer
+// (the list of workers, or the count alone).
+func (s PoolStatus) WorkerTotal() int { return max(len(s.Workers), s.WorkerCount) }
 
 // WorkerStatus is one worker process.
 type WorkerStatus struct {
