@@ -182,12 +182,11 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 		rec.Close()
 		return nil, err
 	}
-	// The pools exist from now on (none starts yet), so the control API
-	// lists them from its first answer; serve runs the first apply (which
-	// starts them, opens the listeners and routes) once the API serves.
+	// serve creates the pools (none starts yet) once the control API
+	// serves, then runs the first apply (which starts them, opens the
+	// listeners and routes).
 	h.first = cfg
 	h.pipe = newPipeline(h.applyOnce)
-	h.prepare(ctx, cfg)
 	started = true
 	return h, nil
 }
@@ -260,10 +259,17 @@ func (h *Host) serve(ctx context.Context) error {
 	ln := h.ctl
 	api := hostapi.NewServer(hostapi.ServerOptions{HostUID: os.Geteuid(), OperatorGroup: h.opGID, OperatorName: h.opName, Logger: h.logger})
 	h.routes(api)
+	// The socket answers from the host's first moment: status (pending
+	// until the first apply) at once; every question about pools once they
+	// all exist, so that no answer lists some of them.
+	prepared := make(chan struct{})
+	api.Gate(prepared, "GET /v1/status")
 	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
 	apiDone := make(chan error, 1)
 	go func() { apiDone <- api.Serve(apiCtx, ln) }()
 	h.startWatchdog(apiCtx) // the watchdog runs while the API does
+	h.prepare(ctx, h.first)
+	close(prepared)
 	// The first apply runs once the API serves: the control socket
 	// answers (status says pending) while pools come up.
 	pipeCtx, stopPipe := context.WithCancel(ctx)

@@ -35,7 +35,8 @@ type HostStatus struct {
 	Pending bool `json:"pending"`
 	// Started is when the host started.
 	Started time.Time `json:"started"`
-	// Pools is how many of the store's pools the host runs.
+	// Pools is how many of the store's pools the host runs (while the
+	// host starts, and Pending is true, the ones it has created so far).
 	Pools int `json:"pools"`
 }
 

@@ -71,6 +71,36 @@ type Server struct {
 	opts ServerOptions
 	mux  *http.ServeMux
 	srv  *http.Server
+
+	ready <-chan struct{}  // Gate's channel; nil: every route serves at once
+	open  map[string]bool // routes that serve before ready
+}
+
+// Gate makes every route but /v1/ping and those in open wait until ready
+// is closed before it runs (a client that gives up meanwhile gets no
+// answer). The host serves its socket from its first moment this way:
+// status answers at once, while questions about pools wait for the pools
+// to be prepared. Call it before Serve.
+func (s *Server) Gate(ready <-chan struct{}, open ...string) {
+	s.ready = ready
+	s.open = map[string]bool{"GET /v1/ping": true}
+	for _, p := range open {
+		s.open[p] = true
+	}
+}
+
+// waitReady waits for the gate of pattern; false when the client went
+// away first.
+func (s *Server) waitReady(r *http.Request, pattern string) bool {
+	if s.ready == nil || s.open[pattern] {
+		return true
+	}
+	select {
+	case <-s.ready:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // NewServer returns a server with no routes but /v1/ping.
@@ -91,7 +121,7 @@ func NewServer(opts ServerOptions) *Server {
 // Handle registers a route ("POST /v1/apppools/{name}/recycle").
 func (s *Server) Handle(pattern string, access Access, h HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if !s.admit(w, r, pattern, access) {
+		if !s.admit(w, r, pattern, access) || !s.waitReady(r, pattern) {
 			return
 		}
 		out, err := h(r.Context(), r)
@@ -119,7 +149,7 @@ type StreamFunc func(ctx context.Context, r *http.Request, send func(line any) e
 // HandleStream registers a route answered in JSON lines ("GET /v1/events").
 func (s *Server) HandleStream(pattern string, access Access, h StreamFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if !s.admit(w, r, pattern, access) {
+		if !s.admit(w, r, pattern, access) || !s.waitReady(r, pattern) {
 			return
 		}
 		started := false
