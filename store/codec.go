@@ -25,7 +25,7 @@ func Marshal(c *Config) ([]byte, error) {
 		out.ApplicationPools = []AppPool{} // written "applicationPools = []", as always
 	}
 	hint := 256 + 64*len(c.ApplicationPools) + 256*len(c.Sites)
-	data, err := encodeDocument(configPlan, reflect.ValueOf(&out).Elem(), fileHeader, hint)
+	data, err := encodeDocument(configPlan(), reflect.ValueOf(&out).Elem(), fileHeader, hint)
 	if err != nil {
 		return nil, fmt.Errorf("encode store: %w", err)
 	}

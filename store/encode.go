@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -81,14 +82,17 @@ var (
 	typeTimeSpan      = reflect.TypeFor[TimeSpan]()
 	typeTextMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 
-	// configPlan and templatePlan lay out a store file and a pool template.
-	configPlan   = newEncPlan(reflect.TypeFor[Config](), "")
-	templatePlan = newEncPlan(reflect.TypeFor[poolTemplate](), "")
+	// configPlan and templatePlan lay out a store file and a pool
+	// template, on first use: a command that only reads the store never
+	// pays for the reflection (package initialisation is on every
+	// command's start).
+	configPlan   = sync.OnceValue(func() *encPlan { return newEncPlan(reflect.TypeFor[Config](), "") })
+	templatePlan = sync.OnceValue(func() *encPlan { return newEncPlan(reflect.TypeFor[poolTemplate](), "") })
 )
 
 // newEncPlan lays out struct type t whose table is at dotted path (empty for
 // the document). A field of a type the store does not use panics: it is a
-// programming error, found when the package is initialised.
+// programming error, found by the first encode (every encoding test).
 func newEncPlan(t reflect.Type, path string) *encPlan {
 	if strings.Count(path, ".") >= maxEncDepth {
 		panic(fmt.Sprintf("store: encoder: %s: tables nested deeper than %d (a recursive type?)", path, maxEncDepth))

@@ -467,7 +467,7 @@ func TestMarshalLeavesConfigAlone(t *testing.T) {
 // no blank line before it, as BurntSushi's encoder writes none.
 func TestEncodeDocumentPrefix(t *testing.T) {
 	tmpl := poolTemplate{ApplicationPools: []AppPool{{Name: "A"}}}
-	got, err := encodeDocument(templatePlan, reflect.ValueOf(&tmpl).Elem(), "# head\n", 0)
+	got, err := encodeDocument(templatePlan(), reflect.ValueOf(&tmpl).Elem(), "# head\n", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

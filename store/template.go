@@ -24,7 +24,7 @@ func MarshalPools(pools []AppPool) ([]byte, error) {
 	if t.ApplicationPools == nil {
 		t.ApplicationPools = []AppPool{} // written "applicationPools = []", as always
 	}
-	data, err := encodeDocument(templatePlan, reflect.ValueOf(&t).Elem(), "", 64+64*len(pools))
+	data, err := encodeDocument(templatePlan(), reflect.ValueOf(&t).Elem(), "", 64+64*len(pools))
 	if err != nil {
 		return nil, fmt.Errorf("encode template: %w", err)
 	}
