@@ -291,6 +291,20 @@ func TestKillMidWrite(t *testing.T) {
 			want.env = ""
 			args = []string{"set", "apppool", "A", "/-environmentVariables.[name='K']"}
 		}
+		// A machine whose load changes after the calibration (other tests
+		// start) can make every kill land before the write ends, or after
+		// it: widen or narrow the window every 10 iterations until both
+		// happen.
+		if i > 0 && i%10 == 0 {
+			switch {
+			case counts[finished]+counts[killedAfter] == 0 && killWithin < 10*time.Second:
+				killWithin *= 2
+				t.Logf("iteration %d: no writer has completed yet: killing after 0-%v", i, killWithin.Round(time.Millisecond))
+			case counts[killedBefore] == 0 && killWithin > maxKillDelay:
+				killWithin = max(maxKillDelay, killWithin/2)
+				t.Logf("iteration %d: no kill has landed before a rename yet: killing after 0-%v", i, killWithin.Round(time.Millisecond))
+			}
+		}
 		tmpBefore := len(f.tempFiles())
 
 		killed, errOut, err := runAndKill(ctx, f.command(ctx, args...), rand.N(killWithin+1))
