@@ -192,11 +192,11 @@ for _ in $(seq 1 "$COLD_RUNS"); do
 done
 cold_median=$(sort -n "$tmp/cold" | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m * 1000}')
 # The same application started by hand, no poolctl: exec to its first 200.
-: >"$tmp/appstart"
+: >"$tmp/app-start.ms"
 for _ in $(seq 1 "$COLD_RUNS"); do
-	"$tmp/appstart" -port "$APP_PORT" -- /bin/sh -c "exec $tmp/hello -addr 127.0.0.1:\$PORT" >>"$tmp/appstart"
+	"$tmp/appstart" -port "$APP_PORT" -- /bin/sh -c "exec $tmp/hello -addr 127.0.0.1:\$PORT" >>"$tmp/app-start.ms"
 done
-app_median=$(sort -n "$tmp/appstart" | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m}')
+app_median=$(sort -n "$tmp/app-start.ms" | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m}')
 echo "  cold start median ${cold_median} ms; the application alone ${app_median} ms" >&2
 
 echo "4. host memory with 100 pools" >&2
