@@ -72,7 +72,7 @@ type Server struct {
 	mux  *http.ServeMux
 	srv  *http.Server
 
-	ready <-chan struct{}  // Gate's channel; nil: every route serves at once
+	ready <-chan struct{} // Gate's channel; nil: every route serves at once
 	open  map[string]bool // routes that serve before ready
 }
 
