@@ -233,18 +233,7 @@ func TestRequestSmugglingThroughFront(t *testing.T) {
 	})
 	tg := NewTarget("tcp", addr, Options{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := tg.Forward(w, r)
-		var fe *Error
-		switch {
-		case err == nil:
-		case errors.As(err, &fe) && fe.Committed:
-			panic(http.ErrAbortHandler)
-		case errors.Is(err, ErrRequestBody):
-			w.Header().Set("Connection", "close")
-			http.Error(w, "bad request body", http.StatusBadRequest)
-		default:
-			http.Error(w, "bad gateway", http.StatusBadGateway)
-		}
+		forwardOrRefuse(w, r, tg)
 	}))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	t.Cleanup(func() {

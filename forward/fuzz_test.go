@@ -56,18 +56,7 @@ func FuzzForwardRawRequest(f *testing.F) {
 	defer tg.Close()
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("X-Poolctl-Site", "fuzz")
-		err := tg.Forward(w, r)
-		var fe *Error
-		switch {
-		case err == nil:
-		case errors.As(err, &fe) && fe.Committed:
-			panic(http.ErrAbortHandler)
-		case errors.Is(err, ErrRequestBody):
-			w.Header().Set("Connection", "close")
-			http.Error(w, "bad request body", http.StatusBadRequest)
-		default:
-			http.Error(w, "bad gateway", http.StatusBadGateway)
-		}
+		forwardOrRefuse(w, r, tg)
 	}))
 	front.Config.ErrorLog = nil
 	defer front.Close()
@@ -97,4 +86,22 @@ func exchange(t *testing.T, addr string, input []byte) {
 	_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
 	_, _ = c.Write(input)
 	_, _ = io.Copy(io.Discard, c)
+}
+
+// forwardOrRefuse forwards r through tg as the front does, answering what
+// the forwarder refuses: 400 for a bad request body, 502 otherwise, and an
+// aborted connection once the response has begun.
+func forwardOrRefuse(w http.ResponseWriter, r *http.Request, tg *Target) {
+	err := tg.Forward(w, r)
+	var fe *Error
+	switch {
+	case err == nil:
+	case errors.As(err, &fe) && fe.Committed:
+		panic(http.ErrAbortHandler)
+	case errors.Is(err, ErrRequestBody):
+		w.Header().Set("Connection", "close")
+		http.Error(w, "bad request body", http.StatusBadRequest)
+	default:
+		http.Error(w, "bad gateway", http.StatusBadGateway)
+	}
 }

@@ -18,28 +18,13 @@ func applyWorkerPorts(r proc.PortRange, logger *slog.Logger) {
 	if r.IsZero() {
 		return
 	}
-	lo, hi, ok := ephemeralRange()
-	if ok && r.Lo <= hi && r.Hi >= lo && !reservedPorts(r) {
+	eph, ok := proc.EphemeralRange()
+	if ok && r.Lo <= eph.Hi && r.Hi >= eph.Lo && !reservedPorts(r) {
 		logger.Warn("--worker-ports overlaps the kernel's ephemeral port range: reserve it so that outgoing connections never take a worker's port",
-			"worker_ports", r.String(), "ephemeral", strconv.Itoa(lo)+"-"+strconv.Itoa(hi),
+			"worker_ports", r.String(), "ephemeral", eph.String(),
 			"fix", "sysctl -w net.ipv4.ip_local_reserved_ports="+r.String())
 	}
 	logger.Info("worker ports", "range", r.String(), "ports", r.Size())
-}
-
-// ephemeralRange reads net.ipv4.ip_local_port_range.
-func ephemeralRange() (lo, hi int, ok bool) {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 0, 0, false
-	}
-	lo, errL := strconv.Atoi(f[0])
-	hi, errH := strconv.Atoi(f[1])
-	return lo, hi, errL == nil && errH == nil
 }
 
 // reservedPorts reports whether net.ipv4.ip_local_reserved_ports covers

@@ -503,9 +503,11 @@ func readProcs(dir string) ([]int, error) {
 	return pids, nil
 }
 
-// writeFile writes one value to a cgroup control file (which must exist).
+// writeFile writes one value to a cgroup control file (which must exist),
+// truncating as a shell's > does, so that a plain file in tests holds the
+// value alone.
 func writeFile(path, v string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		return err
 	}

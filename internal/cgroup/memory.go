@@ -283,16 +283,5 @@ func parseHighCount(text string) (uint64, error) {
 	return n, nil
 }
 
-// setHigh writes v2 memory.high (truncating, so that a plain file in tests
-// holds the value alone).
-func setHigh(dir, v string) error {
-	f, err := os.OpenFile(filepath.Join(dir, "memory.high"), os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(v)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// setHigh writes v2 memory.high.
+func setHigh(dir, v string) error { return writeFile(filepath.Join(dir, "memory.high"), v) }

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
+
+	"github.com/poolctl/poolctl/internal/proc"
 )
 
 // The tests' ports: FreePort draws from [testPortsLo, workerPortsLo), and
@@ -90,17 +89,8 @@ func free(p int) bool {
 // ephemeralLow is the first port of the kernel's ephemeral range (32768
 // when it cannot be read).
 func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
+	if r, ok := proc.EphemeralRange(); ok {
+		return r.Lo
 	}
-	f := strings.Fields(string(b))
-	if len(f) < 1 {
-		return 32768
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil {
-		return 32768
-	}
-	return n
+	return 32768
 }

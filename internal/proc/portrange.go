@@ -2,6 +2,7 @@ package proc
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -26,6 +27,25 @@ func (r PortRange) Size() int {
 
 // String is r as ParsePortRange reads it.
 func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.Lo, r.Hi) }
+
+// EphemeralRange reads the kernel's ephemeral port range
+// (net.ipv4.ip_local_port_range); ok is false when it cannot be read.
+func EphemeralRange() (r PortRange, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return PortRange{}, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return PortRange{}, false
+	}
+	lo, errL := strconv.Atoi(f[0])
+	hi, errH := strconv.Atoi(f[1])
+	if errL != nil || errH != nil {
+		return PortRange{}, false
+	}
+	return PortRange{Lo: lo, Hi: hi}, true
+}
 
 // ParsePortRange reads "LO-HI": 1024 <= LO <= HI <= 65535.
 func ParsePortRange(s string) (PortRange, error) {

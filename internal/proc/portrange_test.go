@@ -106,3 +106,14 @@ func TestParsePortRange(t *testing.T) {
 		}
 	}
 }
+
+// TestEphemeralRange: the kernel's range reads as a valid one.
+func TestEphemeralRange(t *testing.T) {
+	r, ok := EphemeralRange()
+	if !ok {
+		t.Skip("net.ipv4.ip_local_port_range cannot be read here")
+	}
+	if r.Lo < 1 || r.Lo > r.Hi || r.Hi > 65535 {
+		t.Fatalf("ephemeral range %s", r)
+	}
+}

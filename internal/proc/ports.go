@@ -101,16 +101,7 @@ func (ps *Ports) pick() (*Lease, error) {
 			return nil, fmt.Errorf("%w: listen on 127.0.0.1:0: %w", ErrNoPort, err)
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
-		ps.mu.Lock()
-		taken := ps.held[port]
-		if !taken {
-			if ps.held == nil {
-				ps.held = map[int]bool{}
-			}
-			ps.held[port] = true
-		}
-		ps.mu.Unlock()
-		if taken {
+		if !ps.claim(port) {
 			rejected = append(rejected, ln)
 			continue
 		}
