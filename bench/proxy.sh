@@ -14,8 +14,8 @@
 # default 1), WITH_RP=1 adds httputil.ReverseProxy (tuned Transport, buffer
 # pool) as another front, WITH_NGINX_XFF=1 adds nginx setting the same
 # X-Forwarded-For/-Proto/-Host and Host headers as forward does,
-# WITH_LEAN=1 adds `bench/proxy -mode lean` (forward.Target behind a
-# minimal hand-written server loop, a measuring prototype; GOMAXPROCS=2),
+# WITH_LEAN=1 (the default) adds `bench/proxy -mode lean` (forward.Target
+# behind internal/http1, the host's loop for plain HTTP; GOMAXPROCS=2),
 # FASTHTTP_PROXY=PATH adds a fasthttp proxy built outside the repository
 # (any binary taking -addr and -backend; see bench/PROXY.md),
 # BASE_PORT (default 18080).
@@ -26,7 +26,7 @@ DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-1}
 WITH_RP=${WITH_RP:-0}
 WITH_NGINX_XFF=${WITH_NGINX_XFF:-0}
-WITH_LEAN=${WITH_LEAN:-0}
+WITH_LEAN=${WITH_LEAN:-1}
 FASTHTTP_PROXY=${FASTHTTP_PROXY:-}
 BASE_PORT=${BASE_PORT:-18080}
 CONNS=32

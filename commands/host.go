@@ -12,6 +12,7 @@ import (
 
 	"github.com/poolctl/poolctl/apppool"
 	"github.com/poolctl/poolctl/events"
+	"github.com/poolctl/poolctl/front"
 	"github.com/poolctl/poolctl/host"
 	"github.com/poolctl/poolctl/hostapi"
 	"github.com/poolctl/poolctl/internal/etcdstore"
@@ -26,7 +27,7 @@ func hostCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "host",
 		Usage:           "Run the host in the foreground: HTTP front, pools and workers",
-		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--metrics ADDR] [--service-user USER] [--worker-group GROUP] [--sample-interval D] [--event-log-max-size SIZE] [--event-log-max-age D] [--event-log-keep N] [--worker-log-max-size SIZE] [--worker-log-max-age D] [--worker-log-keep N] [--listen-address IP] [--worker-ports LOW-HIGH] [--host-name NAME] [--lease-ttl D]",
+		UsageText:       "poolctl [--config FILE] [--socket PATH] host [--state-dir DIR] [--operator-group GROUP] [--socket-group GROUP] [--log-level LEVEL] [--metrics ADDR] [--service-user USER] [--worker-group GROUP] [--sample-interval D] [--event-log-max-size SIZE] [--event-log-max-age D] [--event-log-keep N] [--worker-log-max-size SIZE] [--worker-log-max-age D] [--worker-log-keep N] [--listen-address IP] [--worker-ports LOW-HIGH] [--http-server lean|net/http] [--host-name NAME] [--lease-ttl D]",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"POOLCTL_STATE_DIR"}, Usage: "runtime files: worker logs, events (default /var/lib/poolctl for root, $XDG_STATE_HOME/poolctl otherwise)"},
@@ -44,6 +45,7 @@ func hostCommand() *cli.Command {
 			&cli.StringFlag{Name: "service-user", EnvVars: []string{"POOLCTL_SERVICE_USER"}, Usage: "account NetworkService and LocalService workers run as (default nobody)"},
 			&cli.StringFlag{Name: "listen-address", EnvVars: []string{"POOLCTL_LISTEN_ADDRESS"}, Usage: "the address the * of bindings listens on, one IP of this machine (multi-homed servers; 127.0.0.2, 127.0.0.3 ... for a test farm on one machine); default every address"},
 			&cli.StringFlag{Name: "worker-ports", EnvVars: []string{"POOLCTL_WORKER_PORTS"}, Usage: "take workers' loopback ports ($PORT) from LOW-HIGH (e.g. 20000-20999; reserve it with sysctl net.ipv4.ip_local_reserved_ports) instead of the kernel's ephemeral range; default the kernel's choice"},
+			&cli.StringFlag{Name: "http-server", Value: "lean", EnvVars: []string{"POOLCTL_HTTP_SERVER"}, Usage: "server loop of plain-HTTP bindings: lean (one goroutine per connection, none per request) or net/http (Go's server, as before 2026-12); TLS bindings always use net/http"},
 			&cli.StringFlag{Name: "host-name", EnvVars: []string{"POOLCTL_HOST_NAME"}, Usage: "with --config etcd://...: this host's name in the farm (default the machine's hostname)"},
 			&cli.DurationFlag{Name: "lease-ttl", Value: 10 * time.Second, EnvVars: []string{"POOLCTL_LEASE_TTL"}, Usage: "with --config etcd://...: how long after the host stops renewing its lease (crash, lost network) the farm sees it Gone (2s to 5m)"},
 			&cli.StringFlag{Name: "worker-group", EnvVars: []string{"POOLCTL_WORKER_GROUP"}, Usage: "supplementary group every worker gets unless its pool sets manualGroupMembership (the IIS_IUSRS analogue; default none)"},
@@ -71,6 +73,10 @@ func hostCommand() *cli.Command {
 				if workerPorts, err = proc.ParsePortRange(s); err != nil {
 					return usagef("bad --worker-ports %v", err)
 				}
+			}
+			httpServer, err := front.ParseServerKind(c.String("http-server"))
+			if err != nil {
+				return usagef("--http-server: %v", err)
 			}
 			eventLog, err := eventLogOptions(c)
 			if err != nil {
@@ -114,6 +120,7 @@ func hostCommand() *cli.Command {
 			opts.WorkerLog = workerLog
 			opts.ListenAddress = listen
 			opts.WorkerPorts = workerPorts
+			opts.HTTPServer = httpServer
 			if farmOpts != nil {
 				defer farmOpts.Backend.Close()
 				opts.Farm = farmOpts

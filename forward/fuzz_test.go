@@ -54,11 +54,10 @@ func FuzzForwardRawRequest(f *testing.F) {
 	defer backend.Close()
 	tg := NewTarget("tcp", backend.Listener.Addr().String(), Options{})
 	defer tg.Close()
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := newFrontServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("X-Poolctl-Site", "fuzz")
 		forwardOrRefuse(w, r, tg)
-	}))
-	front.Config.ErrorLog = nil
+	}), false)
 	defer front.Close()
 	addr := front.Listener.Addr().String()
 

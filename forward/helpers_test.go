@@ -14,10 +14,11 @@ import (
 // testTimeout bounds every wait in these tests.
 const testTimeout = 10 * time.Second
 
-// front is a net/http server on 127.0.0.1 whose handler forwards to a
-// Target, recording the errors Forward returns.
+// front is a server on 127.0.0.1 (the lean loop or net/http's, see
+// TestMain) whose handler forwards to a Target, recording the errors
+// Forward returns.
 type front struct {
-	*httptest.Server
+	*frontServer
 	target *Target
 	errs   chan error
 }
@@ -47,11 +48,7 @@ func newFrontTarget(t *testing.T, tg *Target, tls bool) *front {
 		}
 		http.Error(w, "bad gateway: "+err.Error(), http.StatusBadGateway)
 	})
-	if tls {
-		f.Server = httptest.NewTLSServer(h)
-	} else {
-		f.Server = httptest.NewServer(h)
-	}
+	f.frontServer = newFrontServer(h, tls)
 	t.Cleanup(func() {
 		f.Close()
 		tg.Close()

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -42,6 +43,11 @@ type benchFront struct {
 // newBenchFront starts the front and the pool's worker and waits until a
 // request is answered; everything stops at cleanup.
 func newBenchFront(b *testing.B) *benchFront {
+	return newBenchFrontOn(b, ServerLean)
+}
+
+// newBenchFrontOn is newBenchFront with plain HTTP served by kind.
+func newBenchFrontOn(b *testing.B, kind ServerKind) *benchFront {
 	b.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -65,6 +71,7 @@ func newBenchFront(b *testing.B) *benchFront {
 	}
 	f := New(PoolsOf(mgr), logger)
 	f.LogDir = dir
+	f.Server = kind
 	if err := f.Apply(ctx, cfg); err != nil {
 		b.Fatal(err)
 	}
@@ -112,9 +119,16 @@ func cpuTime() int64 {
 }
 
 // BenchmarkFrontRequest measures whole requests: an http.Client on
-// loopback, the front's server and handler chain, the pool, the worker.
+// loopback, the front's server and handler chain, the pool, the worker;
+// once with each server loop of plain-HTTP bindings.
 func BenchmarkFrontRequest(b *testing.B) {
-	bf := newBenchFront(b)
+	for _, kind := range []ServerKind{ServerLean, ServerNetHTTP} {
+		b.Run("server="+strings.ReplaceAll(kind.String(), "/", ""), func(b *testing.B) { benchFrontRequest(b, kind) })
+	}
+}
+
+func benchFrontRequest(b *testing.B, kind ServerKind) {
+	bf := newBenchFrontOn(b, kind)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	b.Cleanup(tr.CloseIdleConnections)
 	client := &http.Client{Transport: tr}

@@ -42,11 +42,16 @@ type Front struct {
 
 	conns     connTable // open client connections and refusals (limits.go)
 	refPrefix string    // prefix of error page references (errors.go)
+
+	// Server is the server loop of plain-HTTP bindings (server.go); set
+	// before the first Apply.
+	Server   ServerKind
+	leanWarn sync.Once
 }
 
 type listener struct {
 	key      listenKey
-	srv      *http.Server
+	srv      httpServer
 	ln       net.Listener
 	certs    []certPair
 	certSet  atomic.Pointer[certSet] // what the TLS handshake picks from
@@ -135,24 +140,30 @@ func (f *Front) open(key listenKey, pr *portRoutes) (*listener, error) {
 	// and request head) timeout is the sites' limits.connectionTimeout,
 	// run by connState; request heads also have a fixed 10 s.
 	ln = &limitListener{Listener: ln, f: f}
-	l.srv = &http.Server{
+	if !key.tls && f.leanServer() {
+		l.srv = f.newLeanServer(key)
+		l.serving = ln
+		return l, nil
+	}
+	srv := &http.Server{
 		Handler:           f.handler(key),
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    1 << 20,
+		ReadHeaderTimeout: headTimeout,
+		MaxHeaderBytes:    maxHeadBytes,
 		ConnState:         f.connState(key),
 		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(f.logger.Handler(), slog.LevelDebug),
 	}
+	l.srv = srv
 	if key.tls {
 		if err := l.swapCerts(pr.certs); err != nil {
 			ln.Close()
 			return nil, err
 		}
-		l.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
 			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 				return l.certSet.Load().pick(hello.ServerName), nil
 			}}
-		ln = tls.NewListener(ln, l.srv.TLSConfig)
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	l.serving = ln
 	return l, nil

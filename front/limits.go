@@ -292,6 +292,10 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// NetConn returns the connection it tracks (for the lean server's hangup
+// watcher, which needs its descriptor).
+func (c *trackedConn) NetConn() net.Conn { return c.Conn }
+
 // SetLinger sets SO_LINGER on a TCP connection (for a refusal by reset).
 func (c *trackedConn) SetLinger(sec int) error {
 	if tc, ok := c.Conn.(*net.TCPConn); ok {

@@ -58,6 +58,9 @@ type Options struct {
 	// WorkerPorts is the range workers take their $PORT from
 	// (--worker-ports); the zero range leaves the choice to the kernel.
 	WorkerPorts proc.PortRange
+	// HTTPServer is the server loop of plain-HTTP bindings
+	// (--http-server).
+	HTTPServer front.ServerKind
 	// Farm, when set, makes the host follow the store in etcd (farm.go)
 	// instead of the file at StorePath.
 	Farm *FarmOptions
@@ -176,6 +179,7 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 	}
 	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval, WorkerLog: opts.WorkerLog}, rec, logger)
 	h.front = front.New(front.PoolsOf(h.manager), logger)
+	h.front.Server = opts.HTTPServer
 	h.front.LogDir = filepath.Join(opts.StateDir, "logs", "sites")
 	if err := h.useInherited(inh.tcp); err != nil {
 		ln.Close()

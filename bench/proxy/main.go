@@ -2,8 +2,8 @@
 // on a loopback address whose handler relays every request to one backend
 // with forward.Target (or, with -mode reverseproxy, with a tuned
 // httputil.ReverseProxy, for comparison; with -mode lean, forward.Target
-// behind a minimal hand-written HTTP/1.1 server loop instead of net/http's
-// server, a measuring prototype: see lean.go).
+// behind internal/http1, the host's server loop for plain-HTTP bindings,
+// instead of net/http's server).
 package main
 
 import (
@@ -24,6 +24,7 @@ import (
 
 	"github.com/poolctl/poolctl/bench/loopback"
 	"github.com/poolctl/poolctl/forward"
+	"github.com/poolctl/poolctl/internal/http1"
 )
 
 func main() {
@@ -98,11 +99,15 @@ func run(addr, backend, mode string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if mode == "lean" {
-		fmt.Println("proxy: listening on", ln.Addr(), "mode", mode, "backend", backend)
-		return leanServe(ctx, ln, h)
+	var srv interface {
+		Serve(net.Listener) error
+		Shutdown(context.Context) error
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if mode == "lean" {
+		srv = &http1.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	} else {
+		srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
