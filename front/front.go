@@ -43,7 +43,7 @@ type Front struct {
 	conns     connTable // open client connections and refusals (limits.go)
 	refPrefix string    // prefix of error page references (errors.go)
 
-	// Server is the server loop of plain-HTTP bindings (server.go); set
+	// Server is the server loop of HTTP/1.x connections (server.go); set
 	// before the first Apply.
 	Server   ServerKind
 	leanWarn sync.Once
@@ -140,7 +140,8 @@ func (f *Front) open(key listenKey, pr *portRoutes) (*listener, error) {
 	// and request head) timeout is the sites' limits.connectionTimeout,
 	// run by connState; request heads also have a fixed 10 s.
 	ln = &limitListener{Listener: ln, f: f}
-	if !key.tls && f.leanServer() {
+	lean := f.leanServer()
+	if !key.tls && lean {
 		l.srv = f.newLeanServer(key)
 		l.serving = ln
 		return l, nil
@@ -159,11 +160,18 @@ func (f *Front) open(key listenKey, pr *portRoutes) (*listener, error) {
 			ln.Close()
 			return nil, err
 		}
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
 			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 				return l.certSet.Load().pick(hello.ServerName), nil
 			}}
-		ln = tls.NewListener(ln, srv.TLSConfig)
+		if lean {
+			// HTTP/1.1 over TLS on the lean loop, HTTP/2 on net/http's.
+			l.srv = newTLSSplit(cfg, f.newLeanServer(key), srv, f.logger)
+			l.serving = ln
+			return l, nil
+		}
+		srv.TLSConfig = cfg
+		ln = tls.NewListener(ln, cfg)
 	}
 	l.serving = ln
 	return l, nil

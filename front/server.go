@@ -10,16 +10,16 @@ import (
 	"github.com/poolctl/poolctl/internal/http1"
 )
 
-// ServerKind picks the server loop of plain-HTTP bindings. TLS bindings
-// are always served by net/http (HTTP/2 and HTTP/1.1).
+// ServerKind picks the server loop of HTTP/1.x connections. HTTP/2
+// connections (TLS bindings, ALPN h2) are always served by net/http.
 type ServerKind int
 
 const (
-	// ServerLean is internal/http1: one goroutine per connection, no
-	// goroutine or deadline change per request. The default, where the
-	// Linux epoll it needs is available.
+	// ServerLean is internal/http1 for HTTP/1.x, plain or over TLS: one
+	// goroutine per connection, no goroutine or deadline change per
+	// request. The default, where the Linux epoll it needs is available.
 	ServerLean ServerKind = iota
-	// ServerNetHTTP is net/http's server.
+	// ServerNetHTTP is net/http's server for every connection.
 	ServerNetHTTP
 )
 
@@ -55,20 +55,20 @@ type httpServer interface {
 	Shutdown(context.Context) error
 }
 
-// leanServer reports whether plain-HTTP bindings get the lean loop: when
+// leanServer reports whether HTTP/1.x connections get the lean loop: when
 // asked and supported here (logged once otherwise).
 func (f *Front) leanServer() bool {
 	if f.Server != ServerLean {
 		return false
 	}
 	if err := http1.Supported(); err != nil {
-		f.leanWarn.Do(func() { f.logger.Warn("plain-HTTP bindings are served by net/http", "err", err) })
+		f.leanWarn.Do(func() { f.logger.Warn("every binding is served by net/http: the lean loop cannot run here", "err", err) })
 		return false
 	}
 	return true
 }
 
-// newLeanServer makes the lean server of the plain-HTTP listener key.
+// newLeanServer makes the lean server of the listener key.
 func (f *Front) newLeanServer(key listenKey) *http1.Server {
 	return &http1.Server{
 		Handler:           f.handler(key),

@@ -58,7 +58,7 @@ type Options struct {
 	// WorkerPorts is the range workers take their $PORT from
 	// (--worker-ports); the zero range leaves the choice to the kernel.
 	WorkerPorts proc.PortRange
-	// HTTPServer is the server loop of plain-HTTP bindings
+	// HTTPServer is the server loop of HTTP/1.x connections
 	// (--http-server).
 	HTTPServer front.ServerKind
 	// Farm, when set, makes the host follow the store in etcd (farm.go)

@@ -2,7 +2,7 @@
 // on a loopback address whose handler relays every request to one backend
 // with forward.Target (or, with -mode reverseproxy, with a tuned
 // httputil.ReverseProxy, for comparison; with -mode lean, forward.Target
-// behind internal/http1, the host's server loop for plain-HTTP bindings,
+// behind internal/http1, the host's HTTP/1.x server loop,
 // instead of net/http's server).
 package main
 

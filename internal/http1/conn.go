@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -22,6 +23,7 @@ type conn struct {
 	bw     *bufio.Writer
 	ctx    context.Context // the connection's; each request's derives from it
 	remote string
+	tls    *tls.ConnectionState // of a TLS connection; every request's r.TLS
 	keys   keyCache
 	spare  []byte // scratch for discarding bodies
 	accept time.Time
@@ -139,6 +141,7 @@ func (c *conn) readRequest() (*http.Request, context.CancelFunc, error) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	r := parsed.WithContext(ctx)
 	r.RemoteAddr = c.remote
+	r.TLS = c.tls
 	if r.ContentLength == 0 {
 		r.Body = http.NoBody
 		return r, cancel, nil

@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,6 +98,25 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// ServeConn serves one connection accepted elsewhere (a TLS connection
+// whose handshake chose HTTP/1.1) on the calling goroutine until it ends.
+// It returns ErrServerClosed, without serving, once the server is
+// closing; the caller then closes nc.
+func (s *Server) ServeConn(nc net.Conn) error {
+	hub, err := theHub()
+	if err != nil {
+		return fmt.Errorf("http1: %w", err)
+	}
+	c := s.newConn(nc)
+	if c == nil {
+		return ErrServerClosed
+	}
+	hub.watch(c)
+	c.setState(http.StateNew)
+	c.serve()
+	return nil
+}
+
 // newConn sets up a connection, or returns nil when the server is closing.
 func (s *Server) newConn(nc net.Conn) *conn {
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
@@ -110,6 +130,10 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		in: inbuf{src: nc, buf: *rb}}
 	if ra := nc.RemoteAddr(); ra != nil {
 		c.remote = ra.String()
+	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		st := tc.ConnectionState() // the handshake is done: ServeConn's caller did it
+		c.tls = &st
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
