@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/poolctl/poolctl/internal/http1"
 )
@@ -44,14 +45,24 @@ func (s *tlsSplit) Serve(ln net.Listener) error {
 		_ = s.h2.Close()
 		<-stdDone
 	}()
+	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if s.closing.Load() {
 				return http.ErrServerClosed
 			}
-			return err
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// Out of descriptors, or a connection aborted before it was
+			// accepted: wait a little and go on, as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.logger.Debug("accept error; retrying", "err", err, "in", delay)
+			time.Sleep(delay)
+			continue
 		}
+		delay = 0
 		go s.handshake(c)
 	}
 }
