@@ -21,6 +21,7 @@ type body struct {
 	chunked  bool
 	remain   int64 // bytes left: of the body (Content-Length) or of the current chunk
 	needCRLF bool  // chunked: the current chunk's CRLF is still to be read
+	excess   int64 // chunked: framing bytes beyond the allowance (maxChunkOverhead)
 
 	cont atomic.Bool // 100 Continue is still to be sent before the first read
 
@@ -132,9 +133,14 @@ func (b *body) nextChunk() (done bool, err error) {
 	if err != nil {
 		return false, chunkErr("reading chunk size", err)
 	}
+	b.excess += int64(len(line)) + 2
 	size, ok := parseChunkSize(line)
 	if !ok {
 		return false, chunkErr("malformed chunk size line", nil)
+	}
+	b.excess = max(b.excess-chunkOverheadAllowance-2*min(size, 1<<40), 0)
+	if b.excess > maxChunkOverhead {
+		return false, chunkErr("too much chunk framing for its data", nil)
 	}
 	if size > 0 {
 		b.remain, b.needCRLF = size, true

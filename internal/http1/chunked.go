@@ -27,13 +27,14 @@ func chunkErr(what string, err error) error {
 	}
 }
 
-// parseChunkSize parses a chunk-size line: 1 to 16 hex digits within
-// int64, then optional whitespace and ";extensions".
+// parseChunkSize parses a chunk-size line as net/http does: trailing
+// whitespace dropped, then any ";extensions", then 1 to 16 hex digits
+// (within int64) and nothing else.
 func parseChunkSize(line []byte) (int64, bool) {
+	line = bytes.TrimRight(line, " \t")
 	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		line = line[:i]
 	}
-	line = bytes.TrimRight(line, " \t")
 	if len(line) == 0 || len(line) > 16 {
 		return 0, false
 	}
@@ -57,6 +58,14 @@ func parseChunkSize(line []byte) (int64, bool) {
 	}
 	return int64(n), true
 }
+
+// maxChunkOverhead bounds the bytes of chunk-size lines and extensions a
+// body may carry beyond chunkOverheadAllowance per chunk plus twice its
+// data (net/http's rule against a body that is mostly framing).
+const (
+	maxChunkOverhead       = 16 << 10
+	chunkOverheadAllowance = 16
+)
 
 // readTrailer reads the trailer fields after the last chunk into the
 // request's Trailer, within the server's head limits. Fields a trailer

@@ -185,6 +185,9 @@ func (c *conn) readHead() ([]byte, error) {
 				scan, lineStart = 0, 0
 				continue
 			}
+			if scan > maxBytes {
+				return nil, &headError{status: http.StatusRequestHeaderFieldsTooLarge, msg: "request head too large"}
+			}
 			if timed {
 				if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
 					return nil, err

@@ -89,15 +89,13 @@ func parseContentLength(v string) (int64, bool) {
 
 // shouldClose reports whether the connection ends after this request:
 // HTTP/1.0 unless the client asks to keep it, HTTP/1.1 when the client
-// says close (that Connection field is then dropped, as net/http does).
+// says close. (The Connection field stays in the header, as net/http's
+// server leaves it.)
 func shouldClose(r *http.Request) bool {
 	conn := r.Header["Connection"]
 	closeTok := hasToken(conn, "close")
 	if r.ProtoMinor == 0 {
 		return closeTok || !hasToken(conn, "keep-alive")
-	}
-	if closeTok {
-		delete(r.Header, "Connection")
 	}
 	return closeTok
 }
@@ -135,14 +133,13 @@ func forbiddenTrailer(key string) bool {
 	return false
 }
 
-// settleExpect refuses an expectation the server cannot meet (417): only
-// 100-continue on an HTTP/1.1 request with a body is met.
+// settleExpect refuses an expectation the server cannot meet (417), as
+// net/http's server does: any Expect but 100-continue. 100-continue is met
+// (expectsContinue) on an HTTP/1.1 request with a body, and ignored
+// otherwise.
 func settleExpect(r *http.Request) error {
 	ex, ok := r.Header["Expect"]
-	if !ok {
-		return nil
-	}
-	if len(ex) == 1 && strings.EqualFold(ex[0], "100-continue") && r.ProtoMinor >= 1 {
+	if !ok || hasToken(ex[:1], "100-continue") {
 		return nil
 	}
 	return &headError{status: http.StatusExpectationFailed, msg: "unsupported Expect " + strconv.Quote(clip(strings.Join(ex, ",")))}
@@ -151,5 +148,6 @@ func settleExpect(r *http.Request) error {
 // expectsContinue reports whether r waits for 100 Continue before its
 // body.
 func expectsContinue(r *http.Request) bool {
-	return r.ContentLength != 0 && len(r.Header["Expect"]) == 1
+	ex := r.Header["Expect"]
+	return len(ex) > 0 && r.ProtoMinor >= 1 && r.ContentLength != 0 && hasToken(ex[:1], "100-continue")
 }
