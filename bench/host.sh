@@ -10,7 +10,9 @@
 #    a self-signed P-256 certificate: the host's TLS binding against an
 #    nginx ssl server on the same backend) and, when the store knows
 #    processModel.listen, through the host to a pool whose worker listens
-#    on a unix socket. And nginx-worker: nginx to the host's own worker
+#    on a unix socket; host-nethttp: a second host with
+#    `--http-server net/http`, the server loop before internal/http1. And
+#    nginx-worker: nginx to the host's own worker
 #    process (pool Bench's, at the address `list wp` gives: its uid and
 #    cgroups), the like-for-like comparison for the host row, where nginx
 #    and direct reach a hello started by this script. Front CPU per
@@ -46,11 +48,12 @@ NGINX_TLS_PORT=$((BASE_PORT + 5))
 UNIX_PORT=$((BASE_PORT + 6))
 NGINX_WORKER_PORT=$((BASE_PORT + 7))
 APP_PORT=$((BASE_PORT + 8))
+NETHTTP_PORT=$((BASE_PORT + 9))
 
 . bench/lib.sh
 need_tools host.sh nginx-light:nginx wrk:wrk curl:curl openssl:openssl
 
-ports_free host.sh "$BASE_PORT" $((BASE_PORT + 8))
+ports_free host.sh "$BASE_PORT" $((BASE_PORT + 9))
 
 bench_cleanup_extra() {
 	[ -f "$tmp/nginx/nginx.pid" ] && kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null || true
@@ -95,6 +98,17 @@ done
 "$tmp/poolctl" host --state-dir "$tmp/state" >"$tmp/host.log" 2>&1 &
 host_pid=$!
 pids+=($host_pid)
+# host-nethttp: a second host, --http-server net/http (the loop before
+# internal/http1), with its own store and one pool of the same backend.
+pc2() { POOLCTL_CONFIG="$tmp/etc2/applicationHost.toml" POOLCTL_SOCKET="$tmp/host2.sock" "$tmp/poolctl" "$@"; }
+pc2 set site "Default Web Site" "/bindings:http/127.0.0.1:$NETHTTP_PORT:" >/dev/null
+pc2 add apppool /name:BenchNet "/processModel.command:/bin/sh -c 'exec $tmp/hello -addr 127.0.0.1:\$PORT'" \
+	/startMode:AlwaysRunning /processModel.idleTimeout:0 >/dev/null
+pc2 set app "Default Web Site/" /applicationPool:BenchNet >/dev/null
+POOLCTL_CONFIG="$tmp/etc2/applicationHost.toml" POOLCTL_SOCKET="$tmp/host2.sock" \
+	"$tmp/poolctl" host --http-server net/http --state-dir "$tmp/state2" >"$tmp/host2.log" 2>&1 &
+host2_pid=$!
+pids+=($host2_pid)
 
 wait_200() { # URL: bounded wait until it answers 200
 	for _ in $(seq 1 300); do
@@ -122,7 +136,7 @@ start_nginx "$tmp/nginx" "$HELLO_PORT" "$NGINX_PORT" "	upstream w { server $work
 		location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
 	}"
 
-for p in "$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT" "$NGINX_WORKER_PORT"; do wait_200 "http://127.0.0.1:$p/"; done
+for p in "$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT" "$NGINX_WORKER_PORT" "$NETHTTP_PORT"; do wait_200 "http://127.0.0.1:$p/"; done
 for p in "$HOST_TLS_PORT" "$NGINX_TLS_PORT"; do wait_200 "https://127.0.0.1:$p/"; done
 [ "$with_unix" = 1 ] && wait_200 "http://127.0.0.1:$UNIX_PORT/"
 nginx_worker=$(pgrep -P "$(cat "$tmp/nginx/nginx.pid")" | head -1)
@@ -142,10 +156,10 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
 echo "1. throughput: wrk -t1 -c$CONNS -d$DURATION --latency (forward, then reverse order)" >&2
-names=(direct host nginx nginx-worker host-tls nginx-tls)
-ports=("$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT" "$NGINX_WORKER_PORT" "$HOST_TLS_PORT" "$NGINX_TLS_PORT")
-schemes=(http http http http https https)
-fronts=("$hello_pid" "$host_pid" "$nginx_worker" "$nginx_worker" "$host_pid" "$nginx_worker")
+names=(direct host nginx nginx-worker host-nethttp host-tls nginx-tls)
+ports=("$HELLO_PORT" "$HOST_PORT" "$NGINX_PORT" "$NGINX_WORKER_PORT" "$NETHTTP_PORT" "$HOST_TLS_PORT" "$NGINX_TLS_PORT")
+schemes=(http http http http http https https)
+fronts=("$hello_pid" "$host_pid" "$nginx_worker" "$nginx_worker" "$host2_pid" "$host_pid" "$nginx_worker")
 if [ "$with_unix" = 1 ]; then
 	names+=(host-unix)
 	ports+=("$UNIX_PORT")
@@ -210,7 +224,7 @@ rss_load_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$host_pid/status")
 	echo
 	echo "## Throughput and latency (wrk -t1 -c$CONNS -d$DURATION, 100-byte answers; mean of 2 passes)"
 	echo
-	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). host-tls and nginx-tls are compared with each other (vs nginx: host-tls / nginx-tls); host-unix is the host to a worker on a unix socket; nginx-worker is nginx to the host's own worker process (pool Bench's, its uid and cgroups), where nginx and direct reach a hello this script started."
+	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). host-tls and nginx-tls are compared with each other (vs nginx: host-tls / nginx-tls); host-unix is the host to a worker on a unix socket; host-nethttp is a second host started with \`--http-server net/http\` (net/http's server loop instead of internal/http1), its own pool of the same backend; nginx-worker is nginx to the host's own worker process (pool Bench's, its uid and cgroups), where nginx and direct reach a hello this script started."
 	echo
 	echo "| path | req/s | vs direct | vs nginx | p50 ms | p99 ms | front CPU us/req | failures |"
 	echo "|---|---|---|---|---|---|---|---|"
