@@ -87,7 +87,8 @@ func (b *inbuf) readLine(limit int) ([]byte, error) {
 	scan := 0 // bytes of b.buffered() already searched
 	for {
 		buf := b.buf[b.r:b.w]
-		for i := scan; i < len(buf); i++ {
+		i := scan
+		for ; i < len(buf); i++ {
 			switch buf[i] {
 			case '\n':
 				if i == 0 || buf[i-1] != '\r' {
@@ -100,8 +101,11 @@ func (b *inbuf) readLine(limit int) ([]byte, error) {
 					return nil, errBadLine
 				}
 			}
+			if buf[i] == '\r' && i+1 == len(buf) {
+				break // what follows the CR is not read yet: look again after the fill
+			}
 		}
-		scan = len(buf)
+		scan = i
 		if scan > limit+2 {
 			return nil, errLineTooLong
 		}
