@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/poolctl/poolctl/internal/httpsyntax"
 )
 
 // The host parses a client's request with net/http's server and the
@@ -74,9 +76,9 @@ func endToEnd(h http.Header) map[string][]string {
 	for k, vv := range h {
 		switch {
 		case hopByHop(k), k == "Host", k == "Content-Length", k == "Expect",
-			strings.HasPrefix(k, "X-Forwarded-"), !validToken(k):
+			strings.HasPrefix(k, "X-Forwarded-"), !httpsyntax.ValidToken(k):
 			continue
-		case len(conn) > 0 && !strings.HasPrefix(k, PrivatePrefix) && hasToken(conn, k):
+		case len(conn) > 0 && !strings.HasPrefix(k, PrivatePrefix) && httpsyntax.HasToken(conn, k):
 			continue
 		}
 		out[k] = vv
@@ -138,7 +140,7 @@ func diffRequest(t *testing.T, in []byte) {
 		}
 	}
 	for k, vv := range want.trailer {
-		if hopByHop(k) || k == "Content-Length" || !validToken(k) || len(vv) == 0 {
+		if hopByHop(k) || k == "Content-Length" || !httpsyntax.ValidToken(k) || len(vv) == 0 {
 			continue
 		}
 		if !sameValues(got.Trailer[k], vv) {

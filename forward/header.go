@@ -3,6 +3,8 @@ package forward
 import (
 	"net/http"
 	"strings"
+
+	"github.com/poolctl/poolctl/internal/httpsyntax"
 )
 
 // PrivatePrefix starts the canonical names of headers that poolctl's front
@@ -10,34 +12,6 @@ import (
 // removes them as hop-by-hop: the front removes the client's own copies and
 // sets its values, and those must reach the worker.
 const PrivatePrefix = "X-Poolctl-"
-
-// isTokenChar reports the tchar set of RFC 9110 §5.6.2.
-var isTokenChar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// validToken reports whether s is a non-empty RFC 9110 token.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
 
 // hopByHop reports whether the canonical header name k is a hop-by-hop
 // header that a proxy must not forward (RFC 9110 §7.6.1), plus the
@@ -51,42 +25,9 @@ func hopByHop(k string) bool {
 	return false
 }
 
-// forEachToken calls f for each comma-separated, space-trimmed, non-empty
-// element of the values vv; it stops when f returns false.
-func forEachToken(vv []string, f func(tok string) bool) {
-	for _, v := range vv {
-		for v != "" {
-			var tok string
-			if i := strings.IndexByte(v, ','); i >= 0 {
-				tok, v = v[:i], v[i+1:]
-			} else {
-				tok, v = v, ""
-			}
-			tok = strings.Trim(tok, " \t")
-			if tok != "" && !f(tok) {
-				return
-			}
-		}
-	}
-}
-
-// hasToken reports whether the comma-separated lists vv contain tok,
-// compared case-insensitively.
-func hasToken(vv []string, tok string) bool {
-	found := false
-	forEachToken(vv, func(t string) bool {
-		if strings.EqualFold(t, tok) {
-			found = true
-			return false
-		}
-		return true
-	})
-	return found
-}
-
 // isUpgradeRequest reports whether h asks for a protocol upgrade.
 func isUpgradeRequest(h http.Header) bool {
-	return len(h["Upgrade"]) > 0 && hasToken(h["Connection"], "upgrade")
+	return len(h["Upgrade"]) > 0 && httpsyntax.HasToken(h["Connection"], "upgrade")
 }
 
 // commonKeys maps header names as backends commonly spell them (canonical

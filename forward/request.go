@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/poolctl/poolctl/internal/httpsyntax"
 )
 
 // bodyMode says how the request body travels to the backend.
@@ -44,7 +46,7 @@ func requestBodyMode(r *http.Request, hasBody bool) bodyMode {
 // flushing). chunked selects Transfer-Encoding: chunked for the body;
 // upgrade keeps the Connection: Upgrade and Upgrade headers.
 func (c *conn) writeHead(r *http.Request, mode bodyMode, upgrade bool) error {
-	if !validToken(r.Method) {
+	if !httpsyntax.ValidToken(r.Method) {
 		return fmt.Errorf("%w: invalid method %q", ErrBadRequest, r.Method)
 	}
 	host := r.Host
@@ -79,10 +81,10 @@ func (c *conn) writeHead(r *http.Request, mode bodyMode, upgrade bool) error {
 		case "Host", "Content-Length", "Expect", "X-Forwarded-Proto", "X-Forwarded-Host":
 			continue
 		}
-		if hopByHop(k) || !validToken(k) {
+		if hopByHop(k) || !httpsyntax.ValidToken(k) {
 			continue
 		}
-		if len(connTokens) > 0 && !strings.HasPrefix(k, PrivatePrefix) && hasToken(connTokens, k) {
+		if len(connTokens) > 0 && !strings.HasPrefix(k, PrivatePrefix) && httpsyntax.HasToken(connTokens, k) {
 			continue
 		}
 		for _, v := range vv {
@@ -95,7 +97,7 @@ func (c *conn) writeHead(r *http.Request, mode bodyMode, upgrade bool) error {
 			writeField(bw, "Upgrade", v)
 		}
 	}
-	if len(te) > 0 && hasToken(te, "trailers") {
+	if len(te) > 0 && httpsyntax.HasToken(te, "trailers") {
 		bw.WriteString("Te: trailers\r\n")
 	}
 
@@ -146,7 +148,7 @@ func (c *conn) writeHead(r *http.Request, mode bodyMode, upgrade bool) error {
 			bw.WriteString("Trailer: ")
 			sep := false
 			for k := range r.Trailer {
-				if !validToken(k) || hopByHop(k) || k == "Content-Length" {
+				if !httpsyntax.ValidToken(k) || hopByHop(k) || k == "Content-Length" {
 					continue
 				}
 				if sep {
@@ -351,7 +353,7 @@ func (c *conn) copyBody(r *http.Request, bc *bodyCopy) error {
 	}
 	bw.WriteString("0\r\n")
 	for k, vv := range r.Trailer {
-		if !validToken(k) || hopByHop(k) || k == "Content-Length" {
+		if !httpsyntax.ValidToken(k) || hopByHop(k) || k == "Content-Length" {
 			continue
 		}
 		for _, v := range vv {

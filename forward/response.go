@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/poolctl/poolctl/internal/httpsyntax"
 )
 
 // Limits on what a backend may send in a response head.
@@ -154,7 +156,7 @@ func (c *conn) readFields(cache bool) error {
 			f.key = prev[i].key
 		} else {
 			for _, b := range name {
-				if !isTokenChar[b] {
+				if !httpsyntax.IsTokenChar(b) {
 					return fmt.Errorf("%w: header name %q", ErrBadResponse, clip(name))
 				}
 			}
@@ -254,7 +256,7 @@ func (c *conn) inspect(method string) (respInfo, error) {
 			}
 			te = true
 		case "Connection":
-			forEachToken([]string{f.val}, func(tok string) bool {
+			httpsyntax.ForEachToken([]string{f.val}, func(tok string) bool {
 				if strings.EqualFold(tok, "close") {
 					info.keepAlive = false
 				} else if hd.http10 && strings.EqualFold(tok, "keep-alive") {
@@ -310,7 +312,7 @@ func parseLength(s string) (int64, bool) {
 func (c *conn) connListed(k string) bool {
 	for i := range c.head.fields {
 		f := &c.head.fields[i]
-		if f.key == "Connection" && hasToken([]string{f.val}, k) {
+		if f.key == "Connection" && httpsyntax.HasToken([]string{f.val}, k) {
 			return true
 		}
 	}
@@ -373,7 +375,7 @@ func (c *conn) seenBefore(i int) bool {
 // copyTrailerDecl adds a Trailer declaration, without hop-by-hop names.
 func (c *conn) copyTrailerDecl(h http.Header, v string) {
 	clean := true
-	forEachToken([]string{v}, func(tok string) bool {
+	httpsyntax.ForEachToken([]string{v}, func(tok string) bool {
 		if hopByHop(http.CanonicalHeaderKey(tok)) || strings.EqualFold(tok, "Content-Length") {
 			clean = false
 		}
@@ -383,7 +385,7 @@ func (c *conn) copyTrailerDecl(h http.Header, v string) {
 		h["Trailer"] = append(h["Trailer"], v)
 		return
 	}
-	forEachToken([]string{v}, func(tok string) bool {
+	httpsyntax.ForEachToken([]string{v}, func(tok string) bool {
 		k := http.CanonicalHeaderKey(tok)
 		if !hopByHop(k) && k != "Content-Length" {
 			h["Trailer"] = append(h["Trailer"], k)
@@ -626,7 +628,7 @@ func (c *conn) copyTrailers(h http.Header) {
 		if hopByHop(f.key) || f.key == "Content-Length" {
 			continue
 		}
-		if len(declared) > 0 && hasToken(declared, f.key) {
+		if len(declared) > 0 && httpsyntax.HasToken(declared, f.key) {
 			delete(h, f.key)
 		}
 		k := http.TrailerPrefix + f.key

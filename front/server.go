@@ -62,7 +62,9 @@ func (f *Front) leanServer() bool {
 		return false
 	}
 	if err := http1.Supported(); err != nil {
-		f.leanWarn.Do(func() { f.logger.Warn("every binding is served by net/http: the lean loop cannot run here", "err", err) })
+		f.leanWarn.Do(func() {
+			f.logger.Warn("every binding is served by net/http: the lean loop cannot run here", "err", err)
+		})
 		return false
 	}
 	return true

@@ -75,20 +75,7 @@ func TestHTTPSHTTP11OnLeanLoop(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	url := fmt.Sprintf("https://localhost:%d/headers", port)
-	var resp *http.Response
-	waitFor(t, 10*time.Second, "https listener", func() error {
-		r, err := c.Get(url)
-		if err != nil {
-			return err
-		}
-		resp = r
-		return nil
-	})
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := tlsGetWait(t, c, url)
 	if resp.StatusCode != http.StatusOK || resp.Proto != "HTTP/1.1" {
 		t.Fatalf("GET %s = %d %s %q", url, resp.StatusCode, resp.Proto, body)
 	}

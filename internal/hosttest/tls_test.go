@@ -81,6 +81,27 @@ func tlsClient(port int, roots ...*x509.Certificate) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
+// tlsGetWait GETs url with c, trying again until the listener answers
+// (within a deadline), and returns the response with its whole body.
+func tlsGetWait(t *testing.T, c *http.Client, url string) (*http.Response, []byte) {
+	t.Helper()
+	var resp *http.Response
+	waitFor(t, 10*time.Second, "https listener", func() error {
+		r, err := c.Get(url)
+		if err != nil {
+			return err
+		}
+		resp = r
+		return nil
+	})
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
 // tlsHeaders parses testworker's /headers reply into name → values.
 func tlsHeaders(body string) map[string][]string {
 	out := map[string][]string{}
@@ -120,20 +141,7 @@ func TestHTTPSBinding(t *testing.T) {
 	c := tlsClient(port, cert)
 	defer c.CloseIdleConnections()
 	url := fmt.Sprintf("https://localhost:%d/headers", port)
-	var resp *http.Response
-	waitFor(t, 10*time.Second, "https listener", func() error {
-		r, err := c.Get(url)
-		if err != nil {
-			return err
-		}
-		resp = r
-		return nil
-	})
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := tlsGetWait(t, c, url)
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET %s = %d %q\n%s", url, resp.StatusCode, body, e.log())
 	}

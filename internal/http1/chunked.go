@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/poolctl/poolctl/internal/httpsyntax"
 )
 
 // maxChunkLine bounds a chunk-size line (size and extensions).
@@ -87,7 +89,7 @@ func (b *body) readTrailer() error {
 			return chunkErr("too many trailer fields", nil)
 		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
-		if !ok || !validToken(string(name)) {
+		if !ok || !httpsyntax.ValidToken(string(name)) {
 			return chunkErr("malformed trailer field", nil)
 		}
 		v := trimOWS(string(value))

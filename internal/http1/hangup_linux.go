@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"syscall"
 
+	"github.com/poolctl/poolctl/internal/epollset"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,8 +20,7 @@ import (
 
 // hangupHub is the epoll set of the served connections.
 type hangupHub struct {
-	epfd int
-	ep   *os.File
+	set *epollset.Set
 
 	mu    sync.Mutex
 	next  uint64
@@ -40,42 +39,20 @@ func Supported() error {
 
 // newHangupHub creates the epoll set and starts its goroutine.
 func newHangupHub() (*hangupHub, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	set, err := epollset.New("http1-hangups")
 	if err != nil {
-		return nil, fmt.Errorf("hangup watcher: epoll_create1: %w", err)
-	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		_ = unix.Close(epfd)
 		return nil, fmt.Errorf("hangup watcher: %w", err)
 	}
-	h := &hangupHub{epfd: epfd, ep: os.NewFile(uintptr(epfd), "http1-hangups"), conns: map[uint64]*conn{}}
-	rc, err := h.ep.SyscallConn()
-	if err != nil {
-		_ = h.ep.Close()
-		return nil, fmt.Errorf("hangup watcher: %w", err)
-	}
-	go h.run(rc)
+	h := &hangupHub{set: set, conns: map[uint64]*conn{}}
+	go h.run()
 	return h, nil
 }
 
 // run waits for hang-ups for the life of the process.
-func (h *hangupHub) run(rc syscall.RawConn) {
+func (h *hangupHub) run() {
 	events := make([]unix.EpollEvent, 64)
 	for {
-		var n int
-		err := rc.Read(func(fd uintptr) bool {
-			for {
-				var err error
-				n, err = unix.EpollWait(int(fd), events, 0)
-				if errors.Is(err, unix.EINTR) {
-					continue
-				}
-				if err != nil {
-					n = 0
-				}
-				return n > 0
-			}
-		})
+		n, err := h.set.Wait(events)
 		if err != nil {
 			return
 		}
@@ -107,8 +84,7 @@ func (h *hangupHub) watch(c *conn) {
 	c.id = id
 	var err error
 	cerr := rc.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
-		err = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
+		err = h.set.Add(int(fd), unix.EpollEvent{Events: unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))})
 	})
 	if err = errors.Join(err, cerr); err != nil {
 		h.unwatch(c)

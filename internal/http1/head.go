@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/poolctl/poolctl/internal/httpsyntax"
 )
 
 // headError is a request head the server refuses: status is the answer
@@ -133,7 +135,7 @@ func parseRequestLine(r *http.Request, line string) error {
 	if !ok1 || !ok2 {
 		return bad("malformed request line %q", clip(line))
 	}
-	if !validToken(method) {
+	if !httpsyntax.ValidToken(method) {
 		return bad("invalid method %q", clip(method))
 	}
 	major, minor, ok := parseProto(proto)
@@ -214,7 +216,7 @@ func parseFields(h http.Header, rest string, n int, kc keyCache) error {
 		if !ok {
 			return bad("header line without a colon %q", clip(line))
 		}
-		if !validToken(name) {
+		if !httpsyntax.ValidToken(name) {
 			return bad("invalid header field name %q", clip(name))
 		}
 		value = trimOWS(value)

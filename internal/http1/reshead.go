@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/poolctl/poolctl/internal/httpsyntax"
 )
 
 // sendHead writes the status line and header to the connection's buffer
@@ -20,7 +22,7 @@ func (w *response) sendHead(first []byte) {
 		// at all, so the connection cannot carry another request.
 		w.closeAfter = true
 	}
-	if r.Close || hasToken(w.h["Connection"], "close") || c.srv.shuttingDown() {
+	if r.Close || httpsyntax.HasToken(w.h["Connection"], "close") || c.srv.shuttingDown() {
 		w.closeAfter = true
 	}
 	if w.length < 0 && w.bodyOK {
@@ -41,9 +43,9 @@ func (w *response) sendHead(first []byte) {
 			continue
 		case strings.HasPrefix(k, http.TrailerPrefix):
 			continue
-		case len(trailers) > 0 && hasToken(trailers, k):
+		case len(trailers) > 0 && httpsyntax.HasToken(trailers, k):
 			continue // a trailer: sent after the body
-		case !validToken(k):
+		case !httpsyntax.ValidToken(k):
 			continue
 		}
 		writeField(bw, k, vv)
@@ -106,15 +108,15 @@ func (w *response) hasTrailers() bool {
 // held.
 func (w *response) writeTrailers() {
 	bw := w.c.bw
-	forEachToken(w.h["Trailer"], func(tok string) bool {
+	httpsyntax.ForEachToken(w.h["Trailer"], func(tok string) bool {
 		k := http.CanonicalHeaderKey(tok)
-		if vv := w.h[k]; len(vv) > 0 && validToken(k) && !forbiddenTrailer(k) {
+		if vv := w.h[k]; len(vv) > 0 && httpsyntax.ValidToken(k) && !forbiddenTrailer(k) {
 			writeField(bw, k, vv)
 		}
 		return true
 	})
 	for k, vv := range w.h {
-		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && validToken(name) && !forbiddenTrailer(http.CanonicalHeaderKey(name)) {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && httpsyntax.ValidToken(name) && !forbiddenTrailer(http.CanonicalHeaderKey(name)) {
 			writeField(bw, name, vv)
 		}
 	}

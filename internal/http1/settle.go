@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/poolctl/poolctl/internal/httpsyntax"
 )
 
 // settleRequest checks the fields that frame and route the request and
@@ -93,9 +95,9 @@ func parseContentLength(v string) (int64, bool) {
 // server leaves it.)
 func shouldClose(r *http.Request) bool {
 	conn := r.Header["Connection"]
-	closeTok := hasToken(conn, "close")
+	closeTok := httpsyntax.HasToken(conn, "close")
 	if r.ProtoMinor == 0 {
-		return closeTok || !hasToken(conn, "keep-alive")
+		return closeTok || !httpsyntax.HasToken(conn, "keep-alive")
 	}
 	return closeTok
 }
@@ -109,9 +111,9 @@ func settleTrailer(r *http.Request) error {
 	}
 	delete(r.Header, "Trailer")
 	var err error
-	forEachToken(vv, func(tok string) bool {
+	httpsyntax.ForEachToken(vv, func(tok string) bool {
 		key := http.CanonicalHeaderKey(tok)
-		if !validToken(key) || forbiddenTrailer(key) {
+		if !httpsyntax.ValidToken(key) || forbiddenTrailer(key) {
 			err = bad("bad trailer key %q", clip(key))
 			return false
 		}
@@ -139,7 +141,7 @@ func forbiddenTrailer(key string) bool {
 // otherwise.
 func settleExpect(r *http.Request) error {
 	ex, ok := r.Header["Expect"]
-	if !ok || hasToken(ex[:1], "100-continue") {
+	if !ok || httpsyntax.HasToken(ex[:1], "100-continue") {
 		return nil
 	}
 	return &headError{status: http.StatusExpectationFailed, msg: "unsupported Expect " + strconv.Quote(clip(strings.Join(ex, ",")))}
@@ -149,5 +151,5 @@ func settleExpect(r *http.Request) error {
 // body.
 func expectsContinue(r *http.Request) bool {
 	ex := r.Header["Expect"]
-	return len(ex) > 0 && r.ProtoMinor >= 1 && r.ContentLength != 0 && hasToken(ex[:1], "100-continue")
+	return len(ex) > 0 && r.ProtoMinor >= 1 && r.ContentLength != 0 && httpsyntax.HasToken(ex[:1], "100-continue")
 }

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 
+	"github.com/poolctl/poolctl/internal/epollset"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,8 +31,7 @@ const hubBufferSize = 32 << 10
 // outputHub reads the registered pipes and copies what they carry to their
 // writers.
 type outputHub struct {
-	ep   *os.File // the epoll set, in the runtime's poller
-	epfd int      // its descriptor (ep.Fd would make it blocking)
+	set *epollset.Set
 
 	mu      sync.Mutex
 	entries map[int]hubEntry // by descriptor
@@ -60,46 +59,22 @@ var theHub = sync.OnceValues(newOutputHub)
 
 // newOutputHub creates the epoll set and starts the hub's goroutine.
 func newOutputHub() (*outputHub, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	set, err := epollset.New("output-hub")
 	if err != nil {
-		return nil, fmt.Errorf("epoll_create1: %w", err)
-	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		_ = unix.Close(epfd)
 		return nil, fmt.Errorf("output hub: %w", err)
 	}
-	h := &outputHub{ep: os.NewFile(uintptr(epfd), "output-hub"), epfd: epfd, entries: map[int]hubEntry{}}
-	rc, err := h.ep.SyscallConn()
-	if err != nil {
-		_ = h.ep.Close()
-		return nil, fmt.Errorf("output hub: %w", err)
-	}
-	go h.run(rc)
+	h := &outputHub{set: set, entries: map[int]hubEntry{}}
+	go h.run()
 	return h, nil
 }
 
 // run waits for pipes with data or at EOF and services them, for the life
 // of the process.
-func (h *outputHub) run(rc interface {
-	Read(func(uintptr) bool) error
-}) {
+func (h *outputHub) run() {
 	events := make([]unix.EpollEvent, 64)
 	buf := make([]byte, hubBufferSize)
 	for {
-		var n int
-		err := rc.Read(func(fd uintptr) bool {
-			for {
-				var err error
-				n, err = unix.EpollWait(int(fd), events, 0)
-				if errors.Is(err, unix.EINTR) {
-					continue
-				}
-				if err != nil {
-					n = 0
-				}
-				return n > 0 // else park until the set is readable
-			}
-		})
+		n, err := h.set.Wait(events)
 		if err != nil {
 			return // the set was closed: never while the process runs
 		}
@@ -135,12 +110,11 @@ func (h *outputHub) register(fd int, e hubEntry) error {
 	h.mu.Lock()
 	h.entries[fd] = e
 	h.mu.Unlock()
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
-	if err := unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := h.set.Add(fd, unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
 		h.mu.Lock()
 		delete(h.entries, fd)
 		h.mu.Unlock()
-		return fmt.Errorf("epoll_ctl: %w", err)
+		return err
 	}
 	return nil
 }
@@ -151,7 +125,7 @@ func (h *outputHub) unregister(fd int) {
 	h.mu.Lock()
 	delete(h.entries, fd)
 	h.mu.Unlock()
-	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	_ = h.set.Delete(fd)
 	_ = unix.Close(fd)
 }
 
