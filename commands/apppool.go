@@ -58,9 +58,15 @@ func apppoolView() *view {
 		}},
 	}
 	headers := map[string]string{"startMode": "START MODE", "processModel.identityType": "IDENTITY"}
+	var inherit inheritedValues
 	for _, p := range schemaProps(store.PoolSchema, func(o any, f *store.Field) any {
-		v, _ := o.(*poolObj).cfg.Effective(o.(*poolObj).pool, f)
-		return v
+		// Config.Effective, with what the pool inherits found once for
+		// every pool.
+		po := o.(*poolObj)
+		if v, ok := f.Get(&po.pool.PoolSettings); ok {
+			return v
+		}
+		return inherit.value(po.cfg, f)
 	}) {
 		p.header = headers[p.key]
 		props = append(props, p)
@@ -83,6 +89,31 @@ func apppoolView() *view {
 	return newView("APPPOOL", props)
 }
 
+// inheritedValues memoises, for one configuration, the value a pool that
+// does not set a property inherits (from applicationPoolDefaults or the
+// schema): the same for every pool, and at many pools most of the table.
+// Only values nobody can change through the result are kept: text,
+// numbers, booleans and spans, not lists.
+type inheritedValues struct {
+	cfg  *store.Config
+	vals map[*store.Field]any
+}
+
+func (in *inheritedValues) value(cfg *store.Config, f *store.Field) any {
+	if in.cfg != cfg {
+		in.cfg, in.vals = cfg, map[*store.Field]any{}
+	}
+	if v, ok := in.vals[f]; ok {
+		return v
+	}
+	v, _ := cfg.Effective(nil, f)
+	switch f.Kind {
+	case store.KindString, store.KindBool, store.KindUint, store.KindEnum, store.KindFlags, store.KindTimeSpan:
+		in.vals[f] = v
+	}
+	return v
+}
+
 // poolState is the runtime state when the host runs, else the desired
 // state the store holds.
 func poolState(o *poolObj) string {
@@ -103,7 +134,10 @@ func desiredState(c *store.Config, p *store.AppPool) runstate.Pool {
 	return runstate.PoolStopped
 }
 
-func poolRows(cfg *store.Config, v *view, rt map[string]hostapi.PoolStatus) []row {
+// poolRows are the rows of the pools: every pool, or with hasID the one
+// named id (case-insensitively) alone, so that a question about one pool
+// does no work for the others.
+func poolRows(cfg *store.Config, v *view, rt map[string]*hostapi.PoolStatus, id string, hasID bool) []row {
 	apps := map[string][]string{}
 	for _, s := range cfg.Sites {
 		for _, a := range s.Applications {
@@ -111,14 +145,20 @@ func poolRows(cfg *store.Config, v *view, rt map[string]hostapi.PoolStatus) []ro
 			apps[k] = append(apps[k], store.AppName(s.Name, a.Path))
 		}
 	}
-	rows := make([]row, len(cfg.ApplicationPools))
+	n := len(cfg.ApplicationPools)
+	if hasID {
+		n = 1
+	}
+	rows := make([]row, 0, n)
+	objs := make([]poolObj, 0, n)
 	for i := range cfg.ApplicationPools {
 		p := &cfg.ApplicationPools[i]
-		obj := &poolObj{cfg: cfg, pool: p, apps: apps[strings.ToLower(p.Name)]}
-		if st, ok := rt[strings.ToLower(p.Name)]; ok {
-			obj.rt = &st
+		if hasID && !strings.EqualFold(p.Name, id) {
+			continue
 		}
-		rows[i] = row{v: v, id: p.Name, obj: obj}
+		key := strings.ToLower(p.Name)
+		objs = append(objs, poolObj{cfg: cfg, pool: p, apps: apps[key], rt: rt[key]})
+		rows = append(rows, row{v: v, id: p.Name, obj: &objs[len(objs)-1]})
 	}
 	return rows
 }
@@ -151,15 +191,15 @@ func listApppool(e *env, a params.Args) error {
 	if err != nil {
 		return err
 	}
-	var rt map[string]hostapi.PoolStatus
+	var rt map[string]*hostapi.PoolStatus
 	if !tmpl.on {
-		if rt, err = poolRuntime(e, poolFilterID(id, hasID)); err != nil {
+		if rt, err = poolRuntime(e, poolFilterID(id, hasID), len(cfg.ApplicationPools)); err != nil {
 			return err
 		}
 	}
 	var rows []row
-	for _, r := range poolRows(cfg, v, rt) {
-		if (!hasID || strings.EqualFold(r.id, id)) && r.match(filters) {
+	for _, r := range poolRows(cfg, v, rt, id, hasID) {
+		if r.match(filters) {
 			rows = append(rows, r)
 		}
 	}

@@ -90,9 +90,11 @@ func renderTable(w io.Writer, v *view, rows []row, m outputMode) error {
 		}
 	}
 	cells := make([][]string, len(rows))
+	flat := make([]string, len(rows)*len(cols)) // one allocation for every cell
 	for i, r := range rows {
-		for _, p := range cols {
-			cells[i] = append(cells[i], r.shownText(p, m.showSecrets))
+		cells[i] = flat[i*len(cols) : (i+1)*len(cols) : (i+1)*len(cols)]
+		for j, p := range cols {
+			cells[i][j] = r.shownText(p, m.showSecrets)
 		}
 	}
 	return writeTable(w, header, cells)

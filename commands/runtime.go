@@ -68,19 +68,22 @@ func reportReconcile(ctx context.Context, e *env) {
 }
 
 // poolRuntime returns the host's view of the pool with the name (every
-// pool for "") by lower-case name, or nil when no host runs. The workers
-// are counted, not listed nor sampled from /proc: list apppool shows their
-// number alone (PoolStatus.WorkerTotal).
-func poolRuntime(e *env, name string) (map[string]hostapi.PoolStatus, error) {
+// pool for "", of which the store has expect) by lower-case name, or nil when no host
+// runs. The workers are counted, not listed nor sampled from /proc: list
+// apppool shows their number alone (PoolStatus.WorkerTotal).
+func poolRuntime(e *env, name string, expect int) (map[string]*hostapi.PoolStatus, error) {
 	pools, up, err := hostCall(e, func(ctx context.Context) ([]hostapi.PoolStatus, error) {
-		return e.host.PoolCounts(ctx, name)
+		if name != "" {
+			expect = 1
+		}
+		return e.host.PoolCounts(ctx, name, expect)
 	})
 	if err != nil || !up {
 		return nil, err
 	}
-	m := make(map[string]hostapi.PoolStatus, len(pools))
-	for _, p := range pools {
-		m[strings.ToLower(p.Name)] = p
+	m := make(map[string]*hostapi.PoolStatus, len(pools))
+	for i := range pools {
+		m[strings.ToLower(pools[i].Name)] = &pools[i]
 	}
 	return m, nil
 }

@@ -17,7 +17,8 @@ func (h *Host) routes(s *hostapi.Server) {
 	h.reconcileRoutes(s) // reconcile_api.go
 	h.eventRoutes(s)     // events_api.go
 	s.Handle("GET /v1/apppools", hostapi.Read, func(_ context.Context, r *http.Request) (any, error) {
-		return h.poolStatuses(readFilter(r, hostapi.QueryName)), nil // Inactive in Legacy mode
+		f := readFilter(r, hostapi.QueryName)
+		return f.answer(h.poolStatuses(f)), nil // Inactive in Legacy mode
 	})
 	// start and stop persist autoStart themselves (runtime_verbs.go), so
 	// operators need no write access to the store.

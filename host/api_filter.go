@@ -70,3 +70,18 @@ func (h *Host) poolStatuses(f poolFilter) []hostapi.PoolStatus {
 	}
 	return out
 }
+
+// answer is the reply of GET /v1/apppools for the pools' statuses sts:
+// each pool's count alone (hostapi.PoolCount) when the filter asks for
+// counts, else the statuses.
+func (f poolFilter) answer(sts []hostapi.PoolStatus) any {
+	if !f.count {
+		return sts
+	}
+	out := make([]hostapi.PoolCount, len(sts))
+	for i, st := range sts {
+		out[i] = hostapi.PoolCount{Name: st.Name, State: st.State, Reason: st.Reason, Disabled: st.Disabled,
+			Queue: st.Queue, Served: st.Served, WorkerCount: max(len(st.Workers), st.WorkerCount)}
+	}
+	return out
+}

@@ -116,7 +116,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	data, err := readReply(resp, maxReply)
 	if err != nil {
 		return fmt.Errorf("read host reply: %w", err)
 	}
@@ -126,6 +126,24 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		}
 	}
 	return nil
+}
+
+// maxReply bounds the reply Do reads.
+const maxReply = 16 << 20
+
+// readReply reads the body of resp, at most limit bytes: into one buffer
+// of its Content-Length when the host sent one (a host sends it since
+// 2026-12; an older one streams), else growing one as it comes.
+func readReply(resp *http.Response, limit int64) ([]byte, error) {
+	body := io.LimitReader(resp.Body, limit)
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		data := make([]byte, n)
+		if _, err := io.ReadFull(body, data); err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+	return io.ReadAll(body)
 }
 
 // send sends a request with an optional JSON body and returns the reply

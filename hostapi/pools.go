@@ -109,9 +109,10 @@ func (c *Client) PoolsOf(ctx context.Context, name string, sample bool) ([]PoolS
 
 // PoolCounts returns what PoolsOf returns without sampling, with each
 // pool's worker count in place of its workers (PoolStatus.WorkerTotal):
-// an answer that stays small with many pools.
-func (c *Client) PoolCounts(ctx context.Context, name string) ([]PoolStatus, error) {
-	var out []PoolStatus
+// an answer that stays small with many pools. expect is how many pools
+// the caller expects (0 if it does not know), to size the list once.
+func (c *Client) PoolCounts(ctx context.Context, name string, expect int) ([]PoolStatus, error) {
+	out := make([]PoolStatus, 0, max(expect, 0)) // json.Unmarshal appends to it
 	path := readPath("/v1/apppools", QueryName, name, false) + "&" + QueryWorkers + "=" + WorkersCount
 	return out, c.Do(ctx, http.MethodGet, path, nil, &out)
 }

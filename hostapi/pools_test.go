@@ -30,7 +30,7 @@ func TestPoolCountsAsksForCountsAndCountsEither(t *testing.T) {
 	c := NewClient(sock)
 	for _, old := range []bool{false, true} {
 		oldHost = old
-		pools, err := c.PoolCounts(ctx, "A")
+		pools, err := c.PoolCounts(ctx, "A", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestPoolCountsAsksForCountsAndCountsEither(t *testing.T) {
 			t.Errorf("old host %v: %+v, want A with 2 workers", old, pools)
 		}
 	}
-	if _, err := c.PoolCounts(ctx, ""); err != nil || query != "sample=false&workers=count" {
+	if _, err := c.PoolCounts(ctx, "", 0); err != nil || query != "sample=false&workers=count" {
 		t.Errorf("every pool: query %q (%v)", query, err)
 	}
 }

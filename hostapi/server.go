@@ -1,6 +1,7 @@
 package hostapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/poolctl/poolctl/store"
@@ -135,7 +137,12 @@ func (s *Server) Handle(pattern string, access Access, h HandlerFunc) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(out)
+		// Whole, with its length: the client reads it into one buffer of
+		// that size rather than growing one (list apppool at 500 pools).
+		var buf bytes.Buffer
+		_ = json.NewEncoder(&buf).Encode(out)
+		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+		_, _ = w.Write(buf.Bytes())
 	})
 }
 

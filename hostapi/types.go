@@ -24,6 +24,20 @@ type PoolStatus struct {
 // (the list of workers, or the count alone).
 func (s PoolStatus) WorkerTotal() int { return max(len(s.Workers), s.WorkerCount) }
 
+// PoolCount is a pool's entry in the answer to GET /v1/apppools with
+// QueryWorkers=count: PoolStatus without the list of workers, its zero
+// values left out, so that the answer stays small at many pools. It reads
+// into a PoolStatus (WorkerCount set, Workers nil).
+type PoolCount struct {
+	Name        string        `json:"name"`
+	State       runstate.Pool `json:"state"`
+	Reason      string        `json:"reason,omitempty"`
+	Disabled    bool          `json:"disabled,omitempty"`
+	Queue       int           `json:"queue,omitempty"`
+	Served      uint64        `json:"served,omitempty"`
+	WorkerCount int           `json:"workerCount"`
+}
+
 // WorkerStatus is one worker process.
 type WorkerStatus struct {
 	PID       int             `json:"pid"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 
 	"github.com/BurntSushi/toml"
 )
@@ -19,12 +20,16 @@ const fileHeader = "# poolctl configuration store. Edit with 'poolctl'; hand edi
 // BurntSushi/toml's encoder writes (see encode.go); a string that is not
 // valid UTF-8 is an error wrapping ErrInvalid, as no TOML file can hold it.
 func Marshal(c *Config) ([]byte, error) {
+	return marshalSized(c, 256+64*len(c.ApplicationPools)+256*len(c.Sites))
+}
+
+// marshalSized is Marshal into a buffer of hint bytes.
+func marshalSized(c *Config, hint int) ([]byte, error) {
 	out := *c
 	out.Version = FormatVersion
 	if out.ApplicationPools == nil {
 		out.ApplicationPools = []AppPool{} // written "applicationPools = []", as always
 	}
-	hint := 256 + 64*len(c.ApplicationPools) + 256*len(c.Sites)
 	data, err := encodeDocument(configPlan(), reflect.ValueOf(&out).Elem(), fileHeader, hint)
 	if err != nil {
 		return nil, fmt.Errorf("encode store: %w", err)
@@ -34,8 +39,22 @@ func Marshal(c *Config) ([]byte, error) {
 
 // Unmarshal decodes a store file. Unknown keys are an error naming them, so
 // a typo in a hand edit is caught rather than ignored. It does not validate;
-// see Config.Validate.
+// see Config.Validate. A file exactly as Marshal writes it takes a fast
+// path (decode.go); any other goes through BurntSushi/toml.
 func Unmarshal(data []byte) (*Config, error) {
+	if c, ok := decodeCanonical(data); ok {
+		return c, nil
+	}
+	return unmarshalTOML(data)
+}
+
+// slowDecodes counts the files unmarshalTOML decoded, for the tests that
+// hold the fast path to being taken.
+var slowDecodes atomic.Int64
+
+// unmarshalTOML decodes any store file with BurntSushi/toml.
+func unmarshalTOML(data []byte) (*Config, error) {
+	slowDecodes.Add(1)
 	var c Config
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -79,6 +81,9 @@ func ValidateURLPath(object, id, path string) error {
 // strings.EqualFold matches them, as the lookups (Config.Pool ...) do: each
 // rune becomes the smallest rune of its simple case-folding orbit.
 func foldKey(s string) string {
+	if k, ok := foldASCII(s); ok {
+		return k
+	}
 	return strings.Map(func(r rune) rune {
 		m := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
@@ -86,6 +91,33 @@ func foldKey(s string) string {
 		}
 		return m
 	}, s)
+}
+
+// foldASCII is foldKey of ASCII text, without the search of each rune's
+// folding orbit: the smallest rune of an ASCII letter's orbit is its upper
+// case (the others, such as the Kelvin sign of k, are above 0x7f). ok is
+// false for text with other bytes.
+func foldASCII(s string) (string, bool) {
+	lower := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return "", false
+		}
+		if 'a' <= c && c <= 'z' {
+			lower = true
+		}
+	}
+	if !lower {
+		return s, true
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return string(b), true
 }
 
 // hasControl reports control characters, and text that is not valid UTF-8
@@ -120,31 +152,45 @@ func (c *Config) Validate() error {
 	if err := validateSettings("config", "applicationPoolDefaults", PoolSchema, &c.ApplicationPoolDefaults); err != nil {
 		return err
 	}
-	pools := map[string]string{}
+	pools := make(map[string]string, len(c.ApplicationPools))
+	rules := c.newPoolRules()
 	for i := range c.ApplicationPools {
 		p := &c.ApplicationPools[i]
 		if err := ValidatePoolName(p.Name); err != nil {
 			return err
 		}
-		if prev, ok := pools[foldKey(p.Name)]; ok {
+		key := foldKey(p.Name)
+		if prev, ok := pools[key]; ok {
 			return Exists("apppool", p.Name, prev)
 		}
-		pools[foldKey(p.Name)] = p.Name
+		pools[key] = p.Name
 		if err := validateSettings("apppool", p.Name, PoolSchema, &p.PoolSettings); err != nil {
 			return err
 		}
-		if err := c.validatePoolRules(p); err != nil {
+		if err := rules.check(p); err != nil {
 			return err
 		}
 	}
 	return c.validateSites(pools)
 }
 
+// validateSettings validates every property set in root, in the schema's
+// order, and returns the first error.
 func validateSettings(object, id string, s *Schema, root any) error {
+	rv := reflect.ValueOf(root).Elem()
+	// nilAt is the field path of the last option table found unset: the
+	// rows below it (a schema lists a table's rows together) are unset
+	// too, and skipped without walking to them.
+	var nilAt []int
 	for i := range s.Fields {
 		f := &s.Fields[i]
-		v, ok := f.Get(root)
+		path := f.path()
+		if nilAt != nil && len(path) > len(nilAt) && slices.Equal(path[:len(nilAt)], nilAt) {
+			continue
+		}
+		v, ok, unsetAt := getIn(rv, path)
 		if !ok {
+			nilAt = unsetAt
 			continue
 		}
 		if err := f.Validate(v); err != nil {
@@ -154,16 +200,74 @@ func validateSettings(object, id string, s *Schema, root any) error {
 	return nil
 }
 
-// validatePoolRules checks rules that span properties, on effective values.
-func (c *Config) validatePoolRules(p *AppPool) error {
-	idType, _ := c.Effective(p, PoolSchema.Field("processModel.identityType"))
-	user, _ := c.Effective(p, PoolSchema.Field("processModel.userName"))
+// getIn is Field.Get on struct value v, the row's field path given; when
+// the value is unset, unsetAt is the path of the nil pointer that ends the
+// walk.
+func getIn(v reflect.Value, path []int) (_ any, ok bool, unsetAt []int) {
+	for n, i := range path {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return nil, false, path[:n]
+			}
+			v = v.Elem()
+		}
+		v = v.Field(i)
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, false, path
+		}
+		v = v.Elem()
+	}
+	return copyValue(v.Interface()), true, nil
+}
+
+// poolRules checks the rules that span a pool's properties; it holds what
+// every pool of one configuration shares: the rows and the values a pool
+// inherits when it does not set its own.
+type poolRules struct {
+	idType, user, pingPath          *Field
+	defIDType, defUser, defPingPath any
+}
+
+func (c *Config) newPoolRules() *poolRules {
+	r := &poolRules{
+		idType:   PoolSchema.Field("processModel.identityType"),
+		user:     PoolSchema.Field("processModel.userName"),
+		pingPath: PoolSchema.Field("processModel.pingPath"),
+	}
+	r.defIDType, _ = c.Effective(nil, r.idType)
+	r.defUser, _ = c.Effective(nil, r.user)
+	r.defPingPath, _ = c.Effective(nil, r.pingPath)
+	return r
+}
+
+// effective is Config.Effective of row f for pool p, def being its value
+// when p does not set it.
+func effective(p *AppPool, f *Field, def any) any {
+	if v, ok := f.Get(&p.PoolSettings); ok {
+		return v
+	}
+	return def
+}
+
+// check checks the rules that span properties, on p's effective values.
+func (r *poolRules) check(p *AppPool) error {
+	if p.ProcessModel == nil {
+		// Every rule is on processModel: a pool without one inherits all
+		// three values.
+		return r.checkValues(p, r.defIDType, r.defUser, r.defPingPath)
+	}
+	return r.checkValues(p, effective(p, r.idType, r.defIDType), effective(p, r.user, r.defUser), effective(p, r.pingPath, r.defPingPath))
+}
+
+func (r *poolRules) checkValues(p *AppPool, idType, user, pingPath any) error {
 	if idType == "SpecificUser" && user == "" {
 		e := invalidf("apppool", p.Name, "processModel.userName", "identityType is SpecificUser but no userName is set")
 		e.Hint = "set /processModel.userName:USER, or another /processModel.identityType"
 		return e
 	}
-	if pp, _ := c.Effective(p, PoolSchema.Field("processModel.pingPath")); pp != "" && pp != "tcp:" && !strings.HasPrefix(pp.(string), "/") {
+	if pp := pingPath; pp != "" && pp != "tcp:" && !strings.HasPrefix(pp.(string), "/") {
 		return invalidf("apppool", p.Name, "processModel.pingPath", "%q does not start with '/' (or is \"tcp:\" for a TCP-connect-only check)", pp)
 	}
 	return nil
