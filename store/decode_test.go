@@ -203,26 +203,6 @@ func FuzzDecodeCanonical(f *testing.F) {
 	})
 }
 
-// BenchmarkUnmarshalTOML is BurntSushi's decoding of the same stores as
-// BenchmarkUnmarshal, which takes the fast path.
-func BenchmarkUnmarshalTOML(b *testing.B) {
-	for _, n := range []int{10, 1000} {
-		data, err := Marshal(encBenchConfig(n))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(fmt.Sprintf("pools=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				if _, err := unmarshalTOML(data); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkValidate measures Config.Validate, which every load runs.
 func BenchmarkValidate(b *testing.B) {
 	for _, n := range []int{10, 1000} {

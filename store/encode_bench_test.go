@@ -68,21 +68,29 @@ func BenchmarkMarshal(b *testing.B) {
 	}
 }
 
-// BenchmarkUnmarshal is the decoding side of a mutation, for comparison.
+// BenchmarkUnmarshal is the decoding side of a mutation, for comparison:
+// Unmarshal (a canonical store takes the fast path, decode.go) beside
+// BurntSushi's decoding of the same bytes (unmarshalTOML).
 func BenchmarkUnmarshal(b *testing.B) {
+	decoders := []struct {
+		name   string
+		decode func([]byte) (*Config, error)
+	}{{"unmarshal", Unmarshal}, {"toml", unmarshalTOML}}
 	for _, n := range []int{10, 1000, 10000} {
 		data, err := Marshal(encBenchConfig(n))
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("pools=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				if _, err := Unmarshal(data); err != nil {
-					b.Fatal(err)
+		for _, d := range decoders {
+			b.Run(fmt.Sprintf("pools=%d/decoder=%s", n, d.name), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					if _, err := d.decode(data); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
