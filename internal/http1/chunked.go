@@ -106,16 +106,3 @@ func (b *body) readTrailer() error {
 		b.r.Trailer[key] = append(b.r.Trailer[key], v)
 	}
 }
-
-// decodeChunked decodes a whole chunked body from src as the server
-// would for a handler, with the given head limits (0: the defaults): the
-// data and the trailer, or the error the handler would have seen. For
-// tests and fuzzing.
-func decodeChunked(src io.Reader, maxHeaderBytes, maxFields int) ([]byte, http.Header, error) {
-	srv := &Server{MaxHeaderBytes: maxHeaderBytes, MaxHeaderFields: maxFields}
-	c := &conn{srv: srv, in: inbuf{src: src, buf: make([]byte, inbufSize)}}
-	r := &http.Request{}
-	b := &body{c: c, r: r, chunked: true}
-	data, err := io.ReadAll(b)
-	return data, r.Trailer, err
-}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,11 +231,11 @@ func (c *conn) refuse(err error) {
 	}
 	c.srv.debugf("http1: refused request", "remote", c.remote, "status", he.status, "err", he.msg)
 	text := http.StatusText(he.status)
-	msg := itoa(he.status) + " " + text + ": " + he.msg
+	msg := strconv.Itoa(he.status) + " " + text + ": " + he.msg
 	bw := c.bw
 	writeStatusLine(bw, he.status)
 	bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ")
-	bw.WriteString(itoa(len(msg)))
+	bw.WriteString(strconv.Itoa(len(msg)))
 	bw.WriteString("\r\n\r\n")
 	bw.WriteString(msg)
 	_ = c.nc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))

@@ -70,20 +70,9 @@ func isCanonical(b string) bool {
 	return true
 }
 
-// parseHead parses one complete request head (request line, fields, the
-// final empty line; CRLF line ends) into a new *http.Request. Body,
-// RemoteAddr and the context are not set. An invalid head returns a
-// *headError.
-func parseHead(head []byte, maxFields int) (*http.Request, error) {
-	r := &http.Request{}
-	if err := parseHeadInto(r, head, maxFields, nil); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// parseHeadInto is parseHead into r (zero), with a connection's key cache
-// (may be nil).
+// parseHeadInto parses one complete request head (request line, fields,
+// the final empty line; CRLF line ends) into r (zero), with a connection's
+// key cache (may be nil). An invalid head returns a *headError.
 func parseHeadInto(r *http.Request, head []byte, maxFields int, kc keyCache) error {
 	if maxFields <= 0 {
 		maxFields = defaultMaxHeaderFields

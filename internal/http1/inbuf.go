@@ -88,6 +88,7 @@ func (b *inbuf) readLine(limit int) ([]byte, error) {
 	for {
 		buf := b.buf[b.r:b.w]
 		i := scan
+	search:
 		for ; i < len(buf); i++ {
 			switch buf[i] {
 			case '\n':
@@ -97,12 +98,12 @@ func (b *inbuf) readLine(limit int) ([]byte, error) {
 				b.r += i + 1
 				return buf[:i-1], nil
 			case '\r':
-				if i+1 < len(buf) && buf[i+1] != '\n' {
+				if i+1 == len(buf) {
+					break search // what follows the CR is not read yet: look again after the fill
+				}
+				if buf[i+1] != '\n' {
 					return nil, errBadLine
 				}
-			}
-			if buf[i] == '\r' && i+1 == len(buf) {
-				break // what follows the CR is not read yet: look again after the fill
 			}
 		}
 		scan = i

@@ -16,9 +16,6 @@ import (
 // Content-Length rather than chunked (net/http's figure).
 const autoLengthMax = 2048
 
-// errHijacked is a write after Hijack.
-var errHijacked = http.ErrHijacked
-
 // response is the http.ResponseWriter of one request.
 type response struct {
 	c    *conn
@@ -26,18 +23,17 @@ type response struct {
 	body *body // nil without a body
 	h    http.Header
 
-	status      int   // the final status, once set
-	sent        bool  // the status line and header are in c.bw
-	length      int64 // Content-Length in the header, or -1
-	written     int64 // body bytes the handler wrote
-	chunked     bool
-	bodyOK      bool // the status and method allow body bytes
-	closeAfter  bool // the connection ends after this response
-	hijacked    bool
-	handlerDone bool
-	autoLength  bool  // the server computed length (the whole body was pending)
-	writeErr    error // sticky error writing to the client
-	pending     []byte
+	status     int   // the final status, once set
+	sent       bool  // the status line and header are in c.bw
+	length     int64 // Content-Length in the header, or -1
+	written    int64 // body bytes the handler wrote
+	chunked    bool
+	bodyOK     bool // the status and method allow body bytes
+	closeAfter bool // the connection ends after this response
+	hijacked   bool
+	autoLength bool  // the server computed length (the whole body was pending)
+	writeErr   error // sticky error writing to the client
+	pending    []byte
 }
 
 // Header returns the header the response will carry.
@@ -97,7 +93,7 @@ func (w *response) writeInformational(code int) {
 // Write writes body bytes.
 func (w *response) Write(p []byte) (int, error) {
 	if w.hijacked {
-		return 0, errHijacked
+		return 0, http.ErrHijacked
 	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -164,7 +160,7 @@ func (w *response) Flush() { _ = w.FlushError() }
 // error.
 func (w *response) FlushError() error {
 	if w.hijacked {
-		return errHijacked
+		return http.ErrHijacked
 	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -185,7 +181,7 @@ func (w *response) FlushError() error {
 // was sent.
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked {
-		return nil, nil, errHijacked
+		return nil, nil, http.ErrHijacked
 	}
 	if w.sent {
 		return nil, nil, errors.New("http1: Hijack after the response header was sent")
@@ -216,7 +212,6 @@ func (w *response) EnableFullDuplex() error { return nil }
 // sent yet (with the body's length when all of it is pending), the last
 // chunk and trailers, and a flush.
 func (w *response) finish() {
-	w.handlerDone = true
 	if w.hijacked {
 		return
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,11 +51,8 @@ type Server struct {
 	closing   atomic.Bool
 }
 
-// ErrServerClosed is what Serve returns after Shutdown or Close.
-var ErrServerClosed = http.ErrServerClosed
-
 // Serve accepts connections on ln and serves each on its own goroutine
-// until Shutdown or Close; it then returns ErrServerClosed. The listener
+// until Shutdown or Close; it then returns http.ErrServerClosed. The listener
 // is closed when Serve returns.
 func (s *Server) Serve(ln net.Listener) error {
 	hub, err := theHub()
@@ -65,7 +61,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	if !s.track(&ln) {
 		_ = ln.Close()
-		return ErrServerClosed
+		return http.ErrServerClosed
 	}
 	defer s.untrack(&ln)
 	defer ln.Close()
@@ -74,7 +70,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.closing.Load() {
-				return ErrServerClosed
+				return http.ErrServerClosed
 			}
 			if errors.Is(err, net.ErrClosed) {
 				return err
@@ -100,7 +96,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // ServeConn serves one connection accepted elsewhere (a TLS connection
 // whose handshake chose HTTP/1.1) on the calling goroutine until it ends.
-// It returns ErrServerClosed, without serving, once the server is
+// It returns http.ErrServerClosed, without serving, once the server is
 // closing; the caller then closes nc.
 func (s *Server) ServeConn(nc net.Conn) error {
 	hub, err := theHub()
@@ -109,7 +105,7 @@ func (s *Server) ServeConn(nc net.Conn) error {
 	}
 	c := s.newConn(nc)
 	if c == nil {
-		return ErrServerClosed
+		return http.ErrServerClosed
 	}
 	hub.watch(c)
 	c.setState(http.StateNew)
@@ -278,6 +274,3 @@ func (s *Server) debugf(msg string, args ...any) {
 		s.ErrorLog.Debug(msg, args...)
 	}
 }
-
-// itoa formats n in decimal.
-func itoa(n int) string { return strconv.Itoa(n) }
