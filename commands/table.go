@@ -25,22 +25,20 @@ var widthCacheOff sync.Once
 
 // writeTable is poolctl's one use of tablewriter: a header and rows, no
 // borders, left-aligned, no wrapping, two spaces between columns, no
-// trailing spaces. A table of plain ASCII cells, which is nearly every
-// table poolctl prints, is laid out here (asciiTable): there a cell's
-// display width is its length, and tablewriter's layout of 1,000 rows
-// costs more than the rest of `list apppool` together. Any other table
-// goes through tablewriter, whose display-width rules (wide and combining
-// characters, emoji, escape sequences) poolctl does not reimplement. Both
-// print the same bytes (TestTableASCIIMatchesTablewriter,
-// FuzzTableASCIIMatchesTablewriter).
+// trailing spaces. A table whose cells tablewriter prints as they are
+// (streamable) is streamed through tablewriter's renderer with widths
+// measured here, which skips the Table's layout and per-cell context
+// building (most of the time of a table of 1,000 pools); any other goes
+// through the Table's batch layout. Both print the same bytes
+// (TestTableStreamMatchesBatch, FuzzTableStreamMatchesBatch).
 func writeTable(w io.Writer, header []string, cells [][]string) error {
-	if plainASCII(header, cells) {
-		_, err := w.Write(asciiTable(header, cells))
-		return err
-	}
 	widthCacheOff.Do(func() { twwidth.SetCacheCapacity(0) })
 	var buf bytes.Buffer
-	if err := batchTable(&buf, header, cells); err != nil {
+	render := batchTable
+	if streamable(header, cells) {
+		render = streamTable
+	}
+	if err := render(&buf, header, cells); err != nil {
 		return fmt.Errorf("render table: %w", err)
 	}
 	var out bytes.Buffer
@@ -88,75 +86,99 @@ func batchTable(w io.Writer, header []string, cells [][]string) error {
 	return t.Render()
 }
 
-// asciiTable lays out a table plainASCII accepts as tablewriter does:
-// each column as wide as its widest cell plus two spaces, every line
-// without trailing spaces.
-func asciiTable(header []string, cells [][]string) []byte {
-	widths := make([]int, len(header))
+// streamTable prints the table line by line through tablewriter's
+// Blueprint renderer, the one the batch layout renders with, with each
+// column as wide as the batch layout makes it (its widest cell, measured
+// as tablewriter measures, plus the padding). It skips what the Table
+// does around the renderer for every line (content preparation, merge
+// and cell contexts), none of which changes a streamable cell. The
+// padding character is one space: the renderer repeats the padding string
+// to fill a cell and then truncates what overflows, which a two-space
+// string always does; the cells come out the same.
+func streamTable(w io.Writer, header []string, cells [][]string) error {
+	pad := twwidth.Width(cellPad)
+	widths := tw.NewMapper[int, int]()
 	for i, h := range header {
-		widths[i] = len(h)
-	}
-	for _, r := range cells {
-		for i, c := range r {
-			widths[i] = max(widths[i], len(c))
+		n := twwidth.Width(h)
+		for _, r := range cells {
+			n = max(n, twwidth.Width(r[i]))
 		}
+		widths.Set(i, n+pad)
 	}
-	lineLen := 1
-	for _, n := range widths {
-		lineLen += n + len(cellPad)
+	// The Table configures the renderer and hands it its logger, off and
+	// suspended (the renderer's own formats every debug message it drops).
+	bp := tablewriter.NewTable(w, tableOptions()...).Renderer()
+	if err := bp.Start(w); err != nil {
+		return err
 	}
-	out := make([]byte, 0, lineLen*(len(cells)+1))
-	line := func(row []string) {
-		start := len(out)
+	current := make(map[int]tw.CellContext, len(header))
+	line := func(pos tw.Position, row []string) tw.Formatting {
 		for i, c := range row {
-			out = append(out, c...)
-			if i < len(row)-1 {
-				for range widths[i] - len(c) + len(cellPad) {
-					out = append(out, ' ')
-				}
-			}
+			current[i] = tw.CellContext{Data: c, Align: tw.AlignLeft, Padding: tw.Padding{Right: " "}, Width: widths.Get(i)}
 		}
-		for len(out) > start && out[len(out)-1] == ' ' {
-			out = out[:len(out)-1]
-		}
-		out = append(out, '\n')
+		return tw.Formatting{Row: tw.RowContext{Widths: widths, Current: current, Position: pos, Location: tw.LocationMiddle}}
 	}
-	line(header)
+	bp.Header([][]string{header}, line(tw.Header, header))
 	for _, r := range cells {
-		line(r)
+		bp.Row(r, line(tw.Row, r))
 	}
-	return out
+	return bp.Close()
 }
 
-// plainASCII says whether tablewriter prints every cell as it is, each
-// one column wide per byte: at least one column, every row as wide as the
-// header, and every cell printable ASCII that neither starts nor ends
-// with a space (tablewriter trims those).
-func plainASCII(header []string, cells [][]string) bool {
-	if len(header) == 0 || !plainASCIIRow(header) {
+// streamable says whether tablewriter prints every cell as it is, so
+// that its width is the cell's own: at least one column, every row as
+// wide as the header, and no cell with control characters (tabs and line
+// breaks are expanded or split, escape sequences measured apart) or
+// leading or trailing white space (trimmed). The tables poolctl prints
+// nearly always are.
+func streamable(header []string, cells [][]string) bool {
+	if len(header) == 0 || !plainCells(header) {
 		return false
 	}
 	for _, r := range cells {
-		if len(r) != len(header) || !plainASCIIRow(r) {
+		if len(r) != len(header) || !plainCells(r) {
 			return false
 		}
 	}
 	return true
 }
 
-// plainASCIIRow reports whether every cell of row is plain ASCII.
-func plainASCIIRow(row []string) bool {
+// plainCells reports whether every cell of row is printed as it is.
+func plainCells(row []string) bool {
 	for _, c := range row {
 		if c == "" {
 			continue
 		}
-		if c[0] == ' ' || c[len(c)-1] == ' ' {
+		if isSpace(c[0]) || isSpace(c[len(c)-1]) {
 			return false
 		}
 		for i := 0; i < len(c); i++ {
-			if c[i] < 0x20 || c[i] > 0x7e {
+			if b := c[i]; b < 0x20 || b == 0x7f {
 				return false
 			}
+		}
+		if !isPlainUnicode(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isSpace is the white space a cell may not start or end with that
+// plainCells does not refuse anywhere (Unicode white space: isPlainUnicode;
+// tabs and line breaks: control characters).
+func isSpace(b byte) bool { return b == ' ' }
+
+// isPlainUnicode refuses what strings.TrimSpace would trim or tablewriter
+// might treat as a control: C1 controls and Unicode white space.
+func isPlainUnicode(c string) bool {
+	for _, r := range c {
+		if r < 0x80 {
+			continue
+		}
+		if r <= 0x9f || r == 0x85 || r == 0xa0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200a) ||
+			r == 0x2028 || r == 0x2029 || r == 0x202f || r == 0x205f || r == 0x3000 {
+			return false
 		}
 	}
 	return true
