@@ -14,7 +14,7 @@ func gcSettings() (percent int, limit int64) {
 	return percent, debug.SetMemoryLimit(-1)
 }
 
-// TestCommandGC: a short command runs without collections up to
+// TestCommandGC: a short command collects late (commandGCPercent) under
 // commandMemoryLimit, the host and worker put Go's defaults back, and an
 // operator's GOGC is never overridden.
 func TestCommandGC(t *testing.T) {
@@ -24,8 +24,8 @@ func TestCommandGC(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 
 	commandGC()
-	if p, l := gcSettings(); p != -1 || l != commandMemoryLimit {
-		t.Fatalf("after commandGC: GC percent %d, memory limit %d; want -1 and %d", p, l, commandMemoryLimit)
+	if p, l := gcSettings(); p != commandGCPercent || l != commandMemoryLimit {
+		t.Fatalf("after commandGC: GC percent %d, memory limit %d; want %d and %d", p, l, commandGCPercent, commandMemoryLimit)
 	}
 	longRunningGC()
 	if p, l := gcSettings(); p != 100 || l != math.MaxInt64 {
