@@ -50,8 +50,8 @@ var ErrCPULimit = errors.New("the application pool's workers used more CPU than 
 type cpuState struct {
 	mu      sync.Mutex // guards the fields up to placed: launches place workers concurrently
 	cg      *cgroup.Group
-	applied string // the limit/action last applied to cg
-	warned  string // the limit/action last reported as unenforceable
+	applied cpuKey // the limit/action last applied to cg (zero: none)
+	warned  cpuKey // the limit/action last reported as unenforceable
 	placed  map[int]bool
 
 	// used on the loop only
@@ -62,6 +62,12 @@ type cpuState struct {
 
 	// guarded by Pool.mu
 	blockedUntil time.Time
+}
+
+// cpuKey is a limit and action as applied to a pool's cgroup.
+type cpuKey struct {
+	limit  int64
+	action string
 }
 
 // cgRoot is the host's cgroup parent, detected once (detectCgroups,
@@ -98,7 +104,7 @@ func (p *Pool) cpuGroup(s *Settings) *cgroup.Group {
 	c := &p.cpu
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := strconv.FormatInt(limit, 10) + "/" + action
+	key := cpuKey{limit, action} // compared every second: no formatting
 	if c.cg == nil {
 		detectCgroups(p.logger)
 		if cgRoot.err != nil {
@@ -282,7 +288,7 @@ func (p *Pool) cpuBlocked(now time.Time) error {
 func (p *Pool) cpuClose() {
 	p.cpu.mu.Lock()
 	g := p.cpu.cg
-	p.cpu.cg, p.cpu.applied = nil, ""
+	p.cpu.cg, p.cpu.applied = nil, cpuKey{}
 	p.cpu.mu.Unlock()
 	if g == nil {
 		return

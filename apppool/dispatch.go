@@ -35,6 +35,7 @@ type acquired struct {
 // fails at once when the queue is full or the pool is not started. Every
 // successful Acquire must be followed by Release.
 func (p *Pool) Acquire(ctx context.Context, req *Request) (*Worker, error) {
+	p.rest.touch() // a request: the host is not at rest (rest.go)
 	p.mu.Lock()
 	if p.state != Started {
 		err := p.stoppedErr()
@@ -80,6 +81,7 @@ func (p *Pool) Acquire(ctx context.Context, req *Request) (*Worker, error) {
 // Release returns a worker after a request, handing it to the next queued
 // request if it has room.
 func (p *Pool) Release(w *Worker, req *Request) {
+	p.rest.touch() // rest.go
 	now := time.Now()
 	p.mu.Lock()
 	w.inflight--

@@ -11,7 +11,6 @@ import (
 	"unicode"
 
 	"github.com/poolctl/poolctl/events"
-	"github.com/poolctl/poolctl/forward"
 	"github.com/poolctl/poolctl/internal/proc"
 	"github.com/poolctl/poolctl/store"
 )
@@ -85,7 +84,8 @@ func TestIdleEventFlag(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := testWorker(pr.Pid)
-		w.proc, w.target, w.lastUsed = pr, forward.NewTarget("tcp", "127.0.0.1:1", forward.Options{}), time.Now().Add(-time.Hour)
+		w.proc, w.lastUsed = pr, time.Now().Add(-time.Hour)
+		w.target.set("tcp", "127.0.0.1:1", nil)
 		p.active = []*Worker{w}
 		p.checkIdle(time.Now())
 		select {

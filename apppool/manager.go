@@ -27,11 +27,14 @@ type Manager struct {
 	plan  applied   // what the plans applied asked for (plan_apply.go)
 
 	closing sync.WaitGroup // pools being closed in the background (plan_apply.go)
+
+	rest *restWatch // when the host comes to rest (rest.go)
 }
 
 // NewManager returns a manager with no pools.
 func NewManager(l Launcher, rec *events.Recorder, logger *slog.Logger) *Manager {
-	return &Manager{launcher: l, events: rec, logger: logger, pools: map[string]*Pool{}, logs: map[string]*workerLog{}}
+	return &Manager{launcher: l, events: rec, logger: logger, pools: map[string]*Pool{}, logs: map[string]*workerLog{},
+		rest: newRestWatch(RestQuiet, l.OnRest, l.OnBusy)}
 }
 
 // Pool returns the running pool with the name, or nil.
@@ -124,6 +127,7 @@ func (m *Manager) Shutdown(ctx context.Context) {
 	wg.Wait()
 	m.waitClosing(ctx)
 	closeCgroups(m.logger) // jail.go
+	m.rest.stop()
 	m.mu.Lock()
 	for k, f := range m.logs {
 		f.Close()

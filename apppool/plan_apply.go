@@ -192,6 +192,7 @@ func (m *Manager) addPoolLocked(a Action) (*Pool, error) {
 		logw = io.Discard
 	}
 	p := newPool(a.Settings, m.launcher, m.events, m.logger, logw)
+	p.rest = m.rest
 	if a.Synthetic {
 		if old := m.iso.pools[key]; old != nil {
 			m.iso.retire = append(m.iso.retire, old)

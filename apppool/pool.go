@@ -33,7 +33,9 @@ type Pool struct {
 	stopped chan struct{} // closed when the loop has ended
 	closing sync.Once
 
-	sup supervisor // the loop's own state (supervisor.go)
+	sup   supervisor    // the loop's own state (supervisor.go)
+	fresh freshLoop     // how the loop runs each event on a fresh stack (freshstack.go)
+	phase time.Duration // the pool's slot in each second for tick (tickphase.go)
 
 	// launchFn replaces launch in tests of the loop; nil in production.
 	launchFn func(ctx context.Context, s *Settings) (*Worker, error)
@@ -62,6 +64,8 @@ type Pool struct {
 	trig triggerState // recycling triggers (triggers.go)
 
 	stats *Stats // counters for metrics (stats.go)
+
+	rest *restWatch // the manager's (rest.go); nil for a pool made alone
 }
 
 type exitNote struct {
@@ -78,7 +82,7 @@ func newPool(s Settings, l Launcher, rec *events.Recorder, logger *slog.Logger, 
 		done: make(chan struct{}), stopped: make(chan struct{}),
 		settings: s, state: Stopped, reason: "not started",
 		launching: map[*Worker]struct{}{}, draining: map[*Worker]struct{}{}, waiters: newWaiters(),
-		stats: newStats(),
+		stats: newStats(), phase: tickPhaseOf(s.Name),
 	}
 	go p.run()
 	return p

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/poolctl/poolctl/store"
 	"github.com/poolctl/poolctl/worker"
@@ -69,8 +70,10 @@ func NewSettings(cfg *store.Config, p *store.AppPool) Settings {
 	for i := range store.PoolSchema.Fields {
 		f := &store.PoolSchema.Fields[i]
 		if f.Windows {
+			// Interned: these are mostly the same in every pool, and a
+			// host of hundreds of pools keeps one copy of each.
 			v, _ := f.Get(&r)
-			s.Env = append(s.Env, f.EnvName()+"="+f.Format(v))
+			s.Env = append(s.Env, unique.Make(f.EnvName()+"="+f.Format(v)).Value())
 		}
 	}
 	s.Spec = builtinSpec(cfg, p.Name)

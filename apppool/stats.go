@@ -59,20 +59,35 @@ var RecycleReasonNames = func() []string {
 type Stats struct {
 	byClass   [5]atomic.Uint64 // responses 1xx ... 5xx
 	refused   [numRefusals]atomic.Uint64
-	buckets   []atomic.Uint64 // per LatencyBuckets bound, plus +Inf
+	buckets   [numLatencyBuckets + 1]atomic.Uint64 // per LatencyBuckets bound, plus +Inf
 	sumMicros atomic.Uint64
 	count     atomic.Uint64
-	recycles  map[string]*atomic.Uint64 // fixed keys: RecycleReasonNames
+	recycles  [numRecycleReasons]atomic.Uint64 // in RecycleReasonNames order
 	crashes   atomic.Uint64
 }
 
-func newStats() *Stats {
-	s := &Stats{buckets: make([]atomic.Uint64, len(LatencyBuckets)+1), recycles: map[string]*atomic.Uint64{}}
-	for _, n := range RecycleReasonNames {
-		s.recycles[n] = new(atomic.Uint64)
+// Sizes of the counters' arrays: one allocation per pool for all of them
+// (TestStatsSizes checks them against LatencyBuckets and the reasons).
+const (
+	numLatencyBuckets = 16
+	numRecycleReasons = 9 // the reasons of recycleReasons, and "other"
+)
+
+// recycleIndex is the index in RecycleReasonNames of each recycle event id;
+// "other" is otherIndex.
+var recycleIndex, otherIndex = func() (map[int]int, int) {
+	at := map[string]int{}
+	for i, n := range RecycleReasonNames {
+		at[n] = i
 	}
-	return s
-}
+	idx := map[int]int{}
+	for id, n := range recycleReasons {
+		idx[id] = at[n]
+	}
+	return idx, at["other"]
+}()
+
+func newStats() *Stats { return &Stats{} }
 
 // Stats returns the pool's counters.
 func (p *Pool) Stats() *Stats { return p.stats }
@@ -98,11 +113,11 @@ func (s *Stats) Refused(r Refusal) {
 }
 
 func (s *Stats) recycled(eventID int) {
-	name, ok := recycleReasons[eventID]
+	i, ok := recycleIndex[eventID]
 	if !ok {
-		name = "other"
+		i = otherIndex
 	}
-	s.recycles[name].Add(1)
+	s.recycles[i].Add(1)
 }
 
 func (s *Stats) crashed() { s.crashes.Add(1) }
@@ -137,8 +152,8 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	}
 	cum += s.buckets[len(LatencyBuckets)].Load()
 	out.Count = cum
-	for n, c := range s.recycles {
-		out.Recycles[n] = c.Load()
+	for i, n := range RecycleReasonNames {
+		out.Recycles[n] = s.recycles[i].Load()
 	}
 	return out
 }

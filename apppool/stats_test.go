@@ -86,3 +86,17 @@ func BenchmarkObserveRequest(b *testing.B) {
 		}
 	})
 }
+
+// TestStatsSizes: the counters' arrays have one slot per latency bound
+// (and +Inf) and per recycle reason.
+func TestStatsSizes(t *testing.T) {
+	if len(LatencyBuckets) != numLatencyBuckets || len(RecycleReasonNames) != numRecycleReasons {
+		t.Errorf("%d latency bounds, %d recycle reasons; the arrays hold %d and %d",
+			len(LatencyBuckets), len(RecycleReasonNames), numLatencyBuckets, numRecycleReasons)
+	}
+	var sink *Stats
+	if n := testing.AllocsPerRun(10, func() { sink = newStats() }); n > 1 {
+		t.Errorf("newStats allocates %v times, want 1", n)
+	}
+	_ = sink
+}

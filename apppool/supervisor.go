@@ -117,9 +117,12 @@ func (s *supervisor) stopWait() <-chan struct{} {
 func (p *Pool) run() {
 	defer close(p.stopped)
 	// The periodic checks tick only while the pool has workers, so a
-	// hundred idle pools cost no wake-ups.
-	var idle *time.Ticker
+	// hundred idle pools cost no wake-ups; and on the pool's slot of the
+	// wall-clock second (tickphase.go), so that hundreds of pools with workers
+	// wake the host a few times a second, not hundreds.
+	var idle *time.Timer
 	var idleC <-chan time.Time
+	armed := false
 	defer func() {
 		if idle != nil {
 			idle.Stop()
@@ -127,22 +130,26 @@ func (p *Pool) run() {
 		p.sup.end()
 	}()
 	for {
+		// Each event is handled on a fresh stack (freshstack.go), so that
+		// the loop, parked here most of its life, keeps the small stack of
+		// this frame.
+		ev := &p.fresh
 		select {
-		case f := <-p.actions:
-			p.applyNext() // a call made after Reconfigure sees its settings
-			f()
+		case ev.action = <-p.actions:
+			p.onFresh(evAction)
 		case <-p.kick:
-			p.converge(time.Now())
+			p.onFresh(evKick)
 		case <-p.reconf:
-			p.applyNext()
-		case n := <-p.notes:
-			p.onNote(n)
-		case n := <-p.exits:
-			p.onExit(n)
-		case r := <-p.health.results:
-			p.onPing(r) // health.go
-		case now := <-idleC:
-			onFreshStack(func() { p.tick(now) }) // freshstack.go
+			p.onFresh(evReconf)
+		case ev.note = <-p.notes:
+			p.onFresh(evNote)
+		case ev.exit = <-p.exits:
+			p.onFresh(evExit)
+		case ev.ping = <-p.health.results:
+			p.onFresh(evPing)
+		case ev.now = <-idleC:
+			armed = false
+			p.onFresh(evTick)
 		case <-p.done:
 			return
 		}
@@ -150,12 +157,18 @@ func (p *Pool) run() {
 		busy := len(p.active) > 0
 		p.mu.Unlock()
 		switch {
-		case busy && idle == nil:
-			idle = time.NewTicker(time.Second)
-			idleC = idle.C
-		case !busy && idle != nil:
+		case busy && !armed:
+			d := time.Until(nextTick(time.Now(), p.phase))
+			if idle == nil {
+				idle = time.NewTimer(d)
+				idleC = idle.C
+			} else {
+				idle.Reset(d)
+			}
+			armed = true
+		case !busy && armed:
 			idle.Stop()
-			idle, idleC = nil, nil
+			armed = false
 		}
 	}
 }
@@ -187,8 +200,10 @@ func (p *Pool) launchAsync(purpose launchPurpose, plan int) {
 	if p.launchFn != nil {
 		launch = p.launchFn
 	}
+	p.rest.launchBegin() // the host is not at rest while a worker starts (rest.go)
 	go func() {
 		w, err := launch(ctx, &s)
+		p.rest.launchEnd()
 		p.report(note{kind: noteLaunched, w: w, err: err, purpose: purpose, plan: plan})
 	}()
 }

@@ -40,6 +40,16 @@ type triggerState struct {
 	warned       map[*Worker]bool   // workers already warned about a baseline over a limit
 	sampler      atomic.Bool        // a fast memory sampler goroutine runs
 	spentFail    map[*Worker]bool   // request-count and memory recycles that failed: dispatch may use the worker again
+
+	cands []triggerCand    // scratch of checkTriggersMemory, reused
+	live  map[*Worker]bool // scratch of checkTriggersMemory, reused
+}
+
+// triggerCand is a worker a trigger check looks at, with its count of
+// requests served when the check began.
+type triggerCand struct {
+	w      *Worker
+	served uint64
 }
 
 // sampleInterval is the memory sampling interval of the pool's host.
@@ -65,25 +75,29 @@ func (p *Pool) checkTriggersMemory(now time.Time, all bool) {
 		return
 	}
 	s := p.settings
-	type cand struct {
-		w      *Worker
-		served uint64
+	t := &p.trig
+	// The candidates and the live set are the pool's, reused each second:
+	// no garbage per check (TestTickNoGarbage).
+	ws := t.cands[:0]
+	if t.live == nil {
+		t.live = map[*Worker]bool{}
 	}
-	var ws []cand
-	live := map[*Worker]bool{}
+	live := t.live
+	clear(live)
 	for _, w := range p.active {
 		live[w] = true
 		if w.state == WorkerReady {
-			ws = append(ws, cand{w, w.served})
+			ws = append(ws, triggerCand{w, w.served})
 		}
 	}
+	t.cands = ws
+	defer func() { clear(ws); clear(live) }() // the scratch keeps no worker alive
 	for w := range p.trig.spentFail {
 		if !live[w] {
 			delete(p.trig.spentFail, w)
 		}
 	}
 	p.mu.Unlock()
-	t := &p.trig
 	if t.scheduleDue == nil {
 		t.scheduleDue, t.warned = map[*Worker]string{}, map[*Worker]bool{}
 	}

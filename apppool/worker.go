@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/poolctl/poolctl/events"
-	"github.com/poolctl/poolctl/forward"
 	"github.com/poolctl/poolctl/internal/logfile"
 	"github.com/poolctl/poolctl/internal/proc"
 )
@@ -35,6 +34,11 @@ type Launcher struct {
 	// NoKernelMemory turns off the kernel's memory limit reports
 	// (memwatch.go): memory is then only sampled.
 	NoKernelMemory bool
+	// OnRest is called when the host comes to rest: no launch, request or
+	// control command for RestQuiet (rest.go); OnBusy at the first activity
+	// after a rest (and at the first activity of all). nil OnRest: the
+	// host's rest is not watched.
+	OnRest, OnBusy func()
 }
 
 // Worker is one worker process of a pool. Fields below mu are guarded by
@@ -45,7 +49,7 @@ type Worker struct {
 	Addr     string // 127.0.0.1:port, or unix:/path for a unix-socket worker
 	Started  time.Time
 	proc     *proc.Process
-	target   *forward.Target
+	target   workerTarget     // its connections, made on first use (target.go)
 	lease    *proc.Lease      // its port, released when it has exited (nil for a unix socket)
 	sockPath string           // its unix socket's path ("" for TCP), removed when it has exited
 	sock     *proc.UnixSocket // its socket, pinned once it was ready (listen.go)
@@ -183,10 +187,10 @@ func (p *Pool) launch(ctx context.Context, s *Settings) (*Worker, error) {
 		return nil, errors.New(reason)
 	}
 	handed = true
-	if unixSock {
-		w.target = forward.NewTarget("unix", sockPath, forward.Options{Dial: w.sock.DialContext})
+	if unixSock { // its connections are made on its first request (target.go)
+		w.target.set("unix", sockPath, w.sock.DialContext)
 	} else {
-		w.target = forward.NewTarget("tcp", addr, forward.Options{})
+		w.target.set("tcp", addr, nil)
 	}
 	p.events.Record(events.Event{ID: events.WorkerStarted, Pool: s.Name, PID: w.PID, Worker: strconv.Itoa(id), Reason: "worker ready at " + addr})
 	pr.OnDone(func() { p.watch(w) }) // on proc's waiting goroutine: no goroutine per worker
@@ -280,7 +284,7 @@ func (p *Pool) logTail() string {
 
 // Forward relays the request to the worker; see forward.Target.Forward.
 func (w *Worker) Forward(rw http.ResponseWriter, r *http.Request) error {
-	return w.target.Forward(rw, r)
+	return w.target.get().Forward(rw, r)
 }
 
 // TCPLevel reports whether the pool resets connections instead of

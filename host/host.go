@@ -112,6 +112,7 @@ type Host struct {
 	inherited *front.Inherited // sockets systemd passed for the front, or nil
 	farm      *farmHost        // the farm membership of a host on etcd, or nil (farm.go)
 	connected *metrics.StoreConnected
+	release   memRelease // the heap's free pages back to the system at rest (rest.go)
 }
 
 // Run runs the host until ctx is done, then shuts down gracefully: it stops
@@ -177,7 +178,8 @@ func start(ctx context.Context, opts Options) (*Host, error) {
 	if fh != nil {
 		h.connected = fh.gauge
 	}
-	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval, WorkerLog: opts.WorkerLog}, rec, logger)
+	h.manager = apppool.NewManager(apppool.Launcher{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs"), BaseEnv: workerEnv(), Identities: ids, SampleInterval: opts.SampleInterval, WorkerLog: opts.WorkerLog,
+		OnRest: h.release.atRest, OnBusy: h.release.atBusy}, rec, logger) // rest.go
 	h.front = front.New(front.PoolsOf(h.manager), logger)
 	h.front.Server = opts.HTTPServer
 	h.front.LogDir = filepath.Join(opts.StateDir, "logs", "sites")
@@ -260,7 +262,7 @@ func lookupGroup(role, name string) (int, string, error) {
 }
 
 func (h *Host) serve(ctx context.Context) error {
-	ln := h.ctl
+	ln := touchListener{Listener: h.ctl, touch: h.manager.Touch} // a command is an activity (rest.go)
 	api := hostapi.NewServer(hostapi.ServerOptions{HostUID: os.Geteuid(), OperatorGroup: h.opGID, OperatorName: h.opName, Logger: h.logger})
 	h.routes(api)
 	// The socket answers from the host's first moment: status (pending

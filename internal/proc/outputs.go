@@ -75,6 +75,20 @@ func sameWriter(a, b io.Writer) (same bool) {
 	return a != nil && a == b
 }
 
+// copies reports whether os/exec copies the child's output (a writer that
+// is not a file, where there is no hub): its Cmd.Wait then waits for the
+// copying goroutines.
+func (o *childOutput) copies() bool {
+	for _, w := range []io.Writer{o.stdout, o.stderr} {
+		switch w.(type) {
+		case nil, *os.File:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 // started closes the host's copies of the write ends, once the child was
 // forked (or failed to be): from then on the pipes reach EOF when the child
 // and whatever inherited its output have closed them.

@@ -94,7 +94,12 @@ type Process struct {
 	// Started is when the process was started.
 	Started time.Time
 
+	// cmd is kept only while os/exec copies the output (no hub): its
+	// Wait waits for the copying goroutines. Otherwise only the process
+	// is kept (osp): the command's environment, arguments and attributes,
+	// kilobytes per worker, are not needed once it has started.
 	cmd  *exec.Cmd
+	osp  *os.Process
 	out  *childOutput // its output pipes (outputs.go)
 	done chan struct{}
 
@@ -161,7 +166,10 @@ func start(spec Spec, usePidfd bool) (*Process, error) {
 		out.abort()
 		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
 	}
-	p := &Process{Pid: cmd.Process.Pid, Started: time.Now(), cmd: cmd, out: out, done: make(chan struct{})}
+	p := &Process{Pid: cmd.Process.Pid, Started: time.Now(), osp: cmd.Process, out: out, done: make(chan struct{})}
+	if out.copies() {
+		p.cmd = cmd
+	}
 	// Nothing reaps the child before p.wait does, so its pid still names
 	// it here, if only as a zombie.
 	var pidfd *os.File
@@ -201,11 +209,17 @@ func (p *Process) wait(pidfd *os.File) {
 	// non-zero exit is in the state, and an ErrWaitDelay only says that an
 	// escaped process held the pipes (of os/exec; the hub's are drained
 	// within the same limit).
-	_ = p.cmd.Wait()
+	var state *os.ProcessState
+	if p.cmd != nil {
+		_ = p.cmd.Wait()
+		state = p.cmd.ProcessState
+	} else {
+		state, _ = p.osp.Wait() // nil if another part of the program reaped it
+	}
 	p.out.drain(ioDrainLimit)
 
 	p.mu.Lock()
-	p.state = p.cmd.ProcessState
+	p.state = state
 	p.reaped = true
 	after := p.onDone
 	p.onDone = nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,18 @@ func listenersDiag(port int) ([]listener, error) {
 	return out, nil
 }
 
+// diagBufs holds the receive buffers of sock_diag dumps: a readiness check
+// polls every few milliseconds, for hundreds of workers starting at once,
+// and a buffer is only held for the length of one dump.
+var diagBufs = sync.Pool{New: func() any {
+	b := make([]byte, diagBufSize)
+	return &b
+}}
+
+// diagBufSize is a dump's receive buffer, more than the kernel puts in
+// one message of a dump (at most 32 KB).
+const diagBufSize = 64 << 10
+
 // dumpListeners asks for the TCP listeners of one address family.
 func dumpListeners(fd int, family uint8, seq uint32, port int) ([]listener, error) {
 	req := make([]byte, nlmsgHdrLen+inetDiagReqLen)
@@ -62,7 +75,9 @@ func dumpListeners(fd int, family uint8, seq uint32, port int) ([]listener, erro
 		return nil, fmt.Errorf("sock_diag request: %w", err)
 	}
 	var out []listener
-	buf := make([]byte, 64<<10)
+	bp := diagBufs.Get().(*[]byte)
+	defer diagBufs.Put(bp)
+	buf := *bp
 	for seen := 0; seen < maxDiagMessages; {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {

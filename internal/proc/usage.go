@@ -1,14 +1,10 @@
 package proc
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -47,31 +43,11 @@ func (u *Usage) add(u2 Usage) {
 // RssAnon+VmSwap and VirtualKB is VmSize (both 0 for a zombie, whose memory
 // is gone); CPU is utime+stime converted at 100 ticks a second; Threads is
 // num_threads. An error for a process that does not exist wraps
-// fs.ErrNotExist.
+// fs.ErrNotExist. It creates no garbage (a [Sampler] from a pool).
 func Sample(pid int) (Usage, error) {
-	st, err := readStat(pid)
-	if err != nil {
-		return Usage{}, err
-	}
-	return sampleWith(pid, st)
-}
-
-// sampleWith completes a sample from an already parsed stat line.
-func sampleWith(pid int, st stat) (Usage, error) {
-	data, err := readProcFile(pid, "status")
-	if err != nil {
-		return Usage{}, fmt.Errorf("sample process %d: %w", pid, err)
-	}
-	mem, err := parseStatus(string(data))
-	if err != nil {
-		return Usage{}, fmt.Errorf("sample process %d: %w", pid, err)
-	}
-	return Usage{
-		PrivateKB: mem.rssAnonKB + mem.swapKB,
-		VirtualKB: mem.vmSizeKB,
-		CPU:       ticksToDuration(st.utime + st.stime),
-		Threads:   st.threads,
-	}, nil
+	s := getSampler()
+	defer putSampler(s)
+	return s.Sample(pid)
 }
 
 // GroupUsage sums Sample over every process in the process group pgid (found
@@ -79,21 +55,9 @@ func sampleWith(pid int, st stat) (Usage, error) {
 // Processes that end during the scan are skipped. If the group has no
 // process, the error wraps fs.ErrNotExist.
 func GroupUsage(pgid int) (Usage, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return Usage{}, fmt.Errorf("group usage %d: %w", pgid, err)
-	}
-	pids := make([]int, 0, len(entries))
-	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil && pid > 0 {
-			pids = append(pids, pid) // a process directory
-		}
-	}
-	total, members, err := sumGroup(pgid, pids)
-	if err == nil && members == 0 {
-		err = fmt.Errorf("group usage %d: no process in the group: %w", pgid, fs.ErrNotExist)
-	}
-	return total, err
+	s := getSampler()
+	defer putSampler(s)
+	return s.GroupUsage(pgid)
 }
 
 // GroupUsageOf is GroupUsage over the given pids only (for example a
@@ -101,40 +65,9 @@ func GroupUsage(pgid int) (Usage, error) {
 // group pgid are sampled and summed, the others and those that ended are
 // skipped. Without a member the error wraps fs.ErrNotExist.
 func GroupUsageOf(pgid int, pids []int) (Usage, error) {
-	total, members, err := sumGroup(pgid, pids)
-	if err == nil && members == 0 {
-		err = fmt.Errorf("group usage %d: no process of the group among %d pids: %w", pgid, len(pids), fs.ErrNotExist)
-	}
-	return total, err
-}
-
-// sumGroup sums Sample over the pids in process group pgid, skipping the
-// others and those that end meanwhile, and says how many it summed.
-func sumGroup(pgid int, pids []int) (Usage, int, error) {
-	var total Usage
-	members := 0
-	for _, pid := range pids {
-		st, err := readStat(pid)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errVanished) {
-				continue // ended since it was listed
-			}
-			return Usage{}, 0, fmt.Errorf("group usage %d: %w", pgid, err)
-		}
-		if st.pgrp != pgid {
-			continue
-		}
-		u, err := sampleWith(pid, st)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errVanished) {
-				continue
-			}
-			return Usage{}, 0, fmt.Errorf("group usage %d: %w", pgid, err)
-		}
-		total.add(u)
-		members++
-	}
-	return total, members, nil
+	s := getSampler()
+	defer putSampler(s)
+	return s.GroupUsageOf(pgid, pids)
 }
 
 // ticksToDuration converts clock ticks to a duration.
@@ -145,16 +78,6 @@ func ticksToDuration(ticks uint64) time.Duration {
 // errVanished reports a /proc file that read as empty: the kernel returns
 // nothing (or ESRCH) for a process that is being torn down.
 var errVanished = errors.New("process vanished")
-
-// readProcFile reads /proc/<pid>/<name>. A process being torn down can make
-// the read fail with ESRCH; that error wraps errVanished.
-func readProcFile(pid int, name string) ([]byte, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
-	if errors.Is(err, syscall.ESRCH) {
-		return nil, fmt.Errorf("%w: %w", errVanished, err)
-	}
-	return data, err
-}
 
 // stat holds the fields of /proc/<pid>/stat that the package uses.
 type stat struct {
@@ -167,20 +90,15 @@ type stat struct {
 
 // readStat reads and parses /proc/<pid>/stat.
 func readStat(pid int) (stat, error) {
-	data, err := readProcFile(pid, "stat")
-	if err != nil {
-		return stat{}, fmt.Errorf("read stat of process %d: %w", pid, err)
-	}
-	st, err := parseStat(string(data))
-	if err != nil {
-		return stat{}, fmt.Errorf("read stat of process %d: %w", pid, err)
-	}
-	return st, nil
+	s := getSampler()
+	defer putSampler(s)
+	return s.readStat(pid)
 }
 
 // parseStat parses a /proc/<pid>/stat line. The command name (field 2) is in
 // parentheses and may itself contain spaces and parentheses, so the fields
-// are split after the last ')'.
+// are split after the last ')'. It allocates nothing on a well-formed line
+// (the sampler parses its buffer in place).
 func parseStat(line string) (stat, error) {
 	if strings.TrimSpace(line) == "" {
 		return stat{}, errVanished
@@ -189,40 +107,69 @@ func parseStat(line string) (stat, error) {
 	if end < 0 {
 		return stat{}, fmt.Errorf("malformed stat line %q: no ')'", line)
 	}
-	// fields[0] is field 3 (state) of proc(5); field n is fields[n-3].
-	fields := strings.Fields(line[end+1:])
-	const need = 22 - 3 + 1 // up to starttime, field 22
-	if len(fields) < need {
-		return stat{}, fmt.Errorf("malformed stat line %q: %d fields after the command name, want at least %d", line, len(fields), need)
-	}
+	const last = 22 // starttime: the last field read (proc(5) numbering)
 	var st stat
-	if len(fields[0]) != 1 {
-		return stat{}, fmt.Errorf("malformed stat line %q: state %q", line, fields[0])
-	}
-	st.state = fields[0][0]
-	ints := []struct {
-		field int
-		dst   *int
-	}{{4, &st.ppid}, {5, &st.pgrp}, {20, &st.threads}}
-	for _, f := range ints {
-		v, err := strconv.Atoi(fields[f.field-3])
-		if err != nil {
-			return stat{}, fmt.Errorf("malformed stat line: field %d: %w", f.field, err)
+	rest := line[end+1:]
+	field := 2 // the command name; the fields after it are numbered from 3
+	for field < last {
+		f, tail, ok := nextField(rest)
+		if !ok {
+			return stat{}, fmt.Errorf("malformed stat line %q: %d fields after the command name, want at least %d", line, field-2, last-2)
 		}
-		*f.dst = v
-	}
-	uints := []struct {
-		field int
-		dst   *uint64
-	}{{14, &st.utime}, {15, &st.stime}, {22, &st.starttime}}
-	for _, f := range uints {
-		v, err := strconv.ParseUint(fields[f.field-3], 10, 64)
-		if err != nil {
-			return stat{}, fmt.Errorf("malformed stat line: field %d: %w", f.field, err)
+		rest = tail
+		field++
+		var err error
+		switch field {
+		case 3:
+			if len(f) != 1 {
+				return stat{}, fmt.Errorf("malformed stat line %q: state %q", line, f)
+			}
+			st.state = f[0]
+		case 4:
+			st.ppid, err = strconv.Atoi(f)
+		case 5:
+			st.pgrp, err = strconv.Atoi(f)
+		case 20:
+			st.threads, err = strconv.Atoi(f)
+		case 14:
+			st.utime, err = strconv.ParseUint(f, 10, 64)
+		case 15:
+			st.stime, err = strconv.ParseUint(f, 10, 64)
+		case 22:
+			st.starttime, err = strconv.ParseUint(f, 10, 64)
 		}
-		*f.dst = v
+		if err != nil {
+			return stat{}, fmt.Errorf("malformed stat line: field %d: %w", field, err)
+		}
 	}
 	return st, nil
+}
+
+// nextField returns the first field of s separated by white space (as
+// strings.Fields splits: space, tab, newline ...), and what follows it.
+func nextField(s string) (field, rest string, ok bool) {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return "", "", false
+	}
+	j := i
+	for j < len(s) && !isSpace(s[j]) {
+		j++
+	}
+	return s[i:j], s[j:], true
+}
+
+// isSpace reports whether b is ASCII white space, as strings.Fields has it
+// (the kernel writes ASCII).
+func isSpace(b byte) bool {
+	switch b {
+	case ' ', '\t', '\n', '\v', '\f', '\r':
+		return true
+	}
+	return false
 }
 
 // statusMem holds the memory lines of /proc/<pid>/status, in KiB.
@@ -237,9 +184,10 @@ func parseStatus(text string) (statusMem, error) {
 		return statusMem{}, errVanished
 	}
 	var m statusMem
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		key, value, ok := strings.Cut(sc.Text(), ":")
+	for rest := text; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		key, value, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
@@ -256,16 +204,13 @@ func parseStatus(text string) (statusMem, error) {
 		}
 		num, unit, _ := strings.Cut(strings.TrimSpace(value), " ")
 		if unit != "kB" {
-			return statusMem{}, fmt.Errorf("malformed status line %q: unit %q, want kB", sc.Text(), unit)
+			return statusMem{}, fmt.Errorf("malformed status line %q: unit %q, want kB", line, unit)
 		}
 		v, err := strconv.ParseUint(num, 10, 64)
 		if err != nil {
-			return statusMem{}, fmt.Errorf("malformed status line %q: %w", sc.Text(), err)
+			return statusMem{}, fmt.Errorf("malformed status line %q: %w", line, err)
 		}
 		*dst = v
-	}
-	if err := sc.Err(); err != nil {
-		return statusMem{}, fmt.Errorf("read status: %w", err)
 	}
 	return m, nil
 }

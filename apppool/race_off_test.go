@@ -1,0 +1,7 @@
+//go:build !race
+
+package apppool
+
+// raceEnabled: the test binary is built with -race (allocation counts
+// are not those of a normal build).
+const raceEnabled = false
