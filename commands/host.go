@@ -51,7 +51,6 @@ func hostCommand() *cli.Command {
 			&cli.StringFlag{Name: "worker-group", EnvVars: []string{"POOLCTL_WORKER_GROUP"}, Usage: "supplementary group every worker gets unless its pool sets manualGroupMembership (the IIS_IUSRS analogue; default none)"},
 		},
 		Action: func(c *cli.Context) error {
-			longRunningGC()
 			farmOpts, err := hostFarmOptions(c)
 			if err != nil {
 				return err

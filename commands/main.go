@@ -18,7 +18,6 @@ import (
 // Main runs poolctl with the process's arguments and returns its exit code.
 // It is the package's only entry point; main.go passes the code to os.Exit.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	commandGC()
 	app := newApp(stdin, stdout, stderr)
 	err := app.RunContext(ctx, normalizeArgs(args))
 	if errors.Is(err, errHelpShown) {

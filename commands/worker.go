@@ -22,7 +22,6 @@ func workerCommand() *cli.Command {
 		UsageText:       "PORT=N POOLCTL_WORKER_SPEC=JSON poolctl worker",
 		HideHelpCommand: true,
 		Action: func(c *cli.Context) error {
-			longRunningGC()
 			addr, spec, err := worker.FromEnv(os.Getenv)
 			if err != nil {
 				return usagef("%v; poolctl worker is started by poolctl host", err)
