@@ -78,13 +78,8 @@ func (s *Sampler) GroupUsage(pgid int) (Usage, error) {
 			if !ok {
 				continue
 			}
-			u, member, err := s.member(pgid, pid)
-			if err != nil {
+			if err := s.addMember(&total, &members, pgid, pid); err != nil {
 				return Usage{}, err
-			}
-			if member {
-				total.add(u)
-				members++
 			}
 		}
 	}
@@ -130,13 +125,8 @@ func (s *Sampler) GroupUsageOf(pgid int, pids []int) (Usage, error) {
 	var total Usage
 	members := 0
 	for _, pid := range pids {
-		u, member, err := s.member(pgid, pid)
-		if err != nil {
+		if err := s.addMember(&total, &members, pgid, pid); err != nil {
 			return Usage{}, err
-		}
-		if member {
-			total.add(u)
-			members++
 		}
 	}
 	if members == 0 {
@@ -273,4 +263,18 @@ func (s *Sampler) open(dir string, pid int, name string, flags int) (int, error)
 		}
 		return int(r), nil
 	}
+}
+
+// addMember adds pid's usage to total, and counts it in members, when pid
+// is in the process group pgid.
+func (s *Sampler) addMember(total *Usage, members *int, pgid, pid int) error {
+	u, member, err := s.member(pgid, pid)
+	if err != nil {
+		return err
+	}
+	if member {
+		total.add(u)
+		*members++
+	}
+	return nil
 }
