@@ -84,6 +84,12 @@ func foldKey(s string) string {
 	if k, ok := foldASCII(s); ok {
 		return k
 	}
+	return foldOrbits(s)
+}
+
+// foldOrbits is foldKey by the search of each rune's folding orbit, for
+// any text.
+func foldOrbits(s string) string {
 	return strings.Map(func(r rune) rune {
 		m := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {

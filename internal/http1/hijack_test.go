@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -98,21 +99,9 @@ func TestHijack(t *testing.T) {
 		t.Fatalf("read %q (%v)", b, err)
 	}
 	want := []http.ConnState{http.StateNew, http.StateActive, http.StateHijacked}
-	if got := states.of(c.c.LocalAddr()); !equalStates(got, want) {
+	if got := states.of(c.c.LocalAddr()); !slices.Equal(got, want) {
 		t.Errorf("ConnState %v, want %v", got, want)
 	}
-}
-
-func equalStates(a, b []http.ConnState) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Contract item 8: a request with a body: the hijacked reader starts with

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -30,7 +31,7 @@ func TestConnState(t *testing.T) {
 	c.c.Close()
 	waitFor(t, "StateClosed", func() bool { return states.last(c.c.LocalAddr()) == http.StateClosed })
 	want := []http.ConnState{http.StateNew, http.StateActive, http.StateIdle, http.StateActive, http.StateIdle, http.StateClosed}
-	if got := states.of(c.c.LocalAddr()); !equalStates(got, want) {
+	if got := states.of(c.c.LocalAddr()); !slices.Equal(got, want) {
 		t.Errorf("ConnState %v, want %v", got, want)
 	}
 
@@ -40,7 +41,7 @@ func TestConnState(t *testing.T) {
 	c.expectClosed()
 	waitFor(t, "StateClosed", func() bool { return states.last(c.c.LocalAddr()) == http.StateClosed })
 	want = []http.ConnState{http.StateNew, http.StateActive, http.StateClosed}
-	if got := states.of(c.c.LocalAddr()); !equalStates(got, want) {
+	if got := states.of(c.c.LocalAddr()); !slices.Equal(got, want) {
 		t.Errorf("ConnState %v, want %v", got, want)
 	}
 }
